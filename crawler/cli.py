@@ -1,0 +1,205 @@
+"""Command line: `python -m crawler <command> --help`.
+
+Errors are one line on stderr (`error: ...`) and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from crawler import settings as defaults
+from crawler.article import Article
+from crawler.render import DATE_PRECISIONS, render_document
+
+EXTRACT_KEYS = ("url", "site", "title", "sapo", "body", "author", "published_at", "category", "tags", "images", "text")
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _document(article: Article, args) -> str:
+    from crawler.registry import default_registry
+
+    site = default_registry().sites.get(article.site)
+    return render_document(
+        article,
+        date_precision=args.date_precision,
+        source_line=not args.no_source_line,
+        short_name=site.short_name if site else "",
+    )
+
+
+def _extract_one(url: str, html_path: str, args) -> dict:
+    from crawler.extract import extract
+
+    path = Path(html_path)
+    if not path.is_file():
+        raise CliError(f"no such HTML file: {html_path}")
+    article = extract(url, path.read_bytes(), use_families=not args.generic_only)
+    out = {k: getattr(article, k, None) for k in EXTRACT_KEYS if k not in ("images", "text", "body")}
+    out["body"] = article.body
+    out["images"] = [{"url": i.url, "caption": i.caption} for i in article.images]
+    out["text"] = _document(article, args)
+    out["page_kind"] = article.page_kind
+    out["field_sources"] = article.field_sources
+    return out
+
+
+def cmd_extract(args) -> int:
+    if args.jsonl:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            url = ""
+            try:
+                job = json.loads(line)
+                url = job["url"]
+                result = _extract_one(url, job["html_path"], args)
+            except Exception as exc:  # one bad line never stops the stream
+                result = {"url": url, "error": f"{type(exc).__name__}: {exc}"}
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        return 0
+    if not args.url or not args.html:
+        raise CliError("extract needs URL and --html FILE (or --jsonl with lines on stdin)")
+    result = _extract_one(args.url, args.html, args)
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else result["text"])
+    return 0
+
+
+def cmd_sites(args) -> int:
+    from crawler.registry import default_registry
+
+    rows = []
+    counts: dict = {}
+    if args.db:
+        from crawler.storage import Store
+
+        if not Path(args.db).is_file():
+            raise CliError(f"no database at {args.db}")
+        store = Store(args.db)
+        counts = {r[0]: (r[1], r[2]) for r in store.db.execute(
+            "SELECT site, count(*), max(last_seen) FROM articles GROUP BY site").fetchall()}
+    for s in default_registry():
+        status = s.status if s.status == "current" else f"merged into {s.merged_into}"
+        row = {"key": s.key, "name": s.name, "province": s.province, "domain": s.domain, "family": s.family,
+               "status": status, "verified": s.verified}
+        if args.db:
+            row["articles"], row["last_seen"] = counts.get(s.key, (0, ""))
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    cols = list(rows[0]) if rows else []
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    print("  ".join(c.ljust(widths[c]) for c in cols))
+    for r in rows:
+        print("  ".join(str(r[c]).ljust(widths[c]) for c in cols))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from crawler.export import export
+
+    n = export(args.db, args.out, fmt=args.format, site=args.site, since=args.since, until=args.until)
+    print(f"exported {n} articles to {args.out}")
+    return 0
+
+
+def cmd_mirror(args) -> int:
+    from crawler.mirror import serve_forever
+
+    root = Path(args.root)
+    if not root.is_dir():
+        raise CliError(f"no mirror at {root}; build it with `python -m crawler fixtures build`")
+    print(f"mirror serving {root} on http://{args.host}:{args.port} (MIRROR_URL=http://{args.host}:{args.port})",
+          flush=True)
+    serve_forever(root, args.host, args.port)
+    return 0
+
+
+def cmd_fixtures(args) -> int:
+    from crawler import fixtures
+
+    repo = Path(args.root)
+    if args.action in ("build", "all"):
+        counts = fixtures.build_mirror(repo)
+        print(f"mirror built: {counts}")
+    if args.action in ("golden", "all"):
+        from crawler.golden import write_golden
+
+        written = write_golden(repo)
+        print(f"golden outputs written: {written} files under tests/golden/")
+    return 0
+
+
+def cmd_crawl(args) -> int:
+    from crawler.run import run_crawl
+
+    return run_crawl(args.sites, db=args.db, mirror=args.mirror, fast=args.fast)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m crawler", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("extract", help="extract one page offline (or a JSON Lines stream)")
+    e.add_argument("url", nargs="?", help="the page's URL (decides the paper and its parser)")
+    e.add_argument("--html", help="the saved HTML file")
+    e.add_argument("--json", action="store_true", help="print every field as JSON instead of the document")
+    e.add_argument("--jsonl", action="store_true", help='read {"url", "html_path"} lines on stdin, write JSON lines')
+    e.add_argument("--date-precision", choices=DATE_PRECISIONS, default=defaults.NEWS_DATE_PRECISION)
+    e.add_argument("--no-source-line", action="store_true", help="omit the `Nguồn ...` line")
+    e.add_argument("--generic-only", action="store_true", help="switch the family parsers off")
+    e.set_defaults(func=cmd_extract)
+
+    s = sub.add_parser("sites", help="the registry of papers")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--db", help="add article counts and last crawl from this database")
+    s.set_defaults(func=cmd_sites)
+
+    x = sub.add_parser("export", help="write stored articles as seed-schema files or JSON Lines")
+    x.add_argument("--db", default=defaults.DB_PATH)
+    x.add_argument("--out", required=True, help="output directory (txt) or file (jsonl)")
+    x.add_argument("--format", choices=("txt", "jsonl"), default="txt")
+    x.add_argument("--site", action="append", help="only this paper (repeatable)")
+    x.add_argument("--since", help="published on or after YYYY-MM-DD")
+    x.add_argument("--until", help="published before YYYY-MM-DD")
+    x.set_defaults(func=cmd_export)
+
+    m = sub.add_parser("mirror", help="serve the local mirror of the papers over HTTP")
+    m.add_argument("--port", type=int, default=8800)
+    m.add_argument("--host", default="127.0.0.1")
+    m.add_argument("--root", default=str(Path(__file__).resolve().parent.parent / "mirror" / "sites"))
+    m.set_defaults(func=cmd_mirror)
+
+    f = sub.add_parser("fixtures", help="regenerate the mirror pages and the golden outputs")
+    f.add_argument("action", choices=("build", "golden", "all"), nargs="?", default="all")
+    f.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
+    f.set_defaults(func=cmd_fixtures)
+
+    c = sub.add_parser("crawl", help="crawl papers (all, or the keys given) in one process")
+    c.add_argument("sites", nargs="*", help="registry keys; default: every paper")
+    c.add_argument("--db", default=defaults.DB_PATH)
+    c.add_argument("--mirror", default=defaults.MIRROR_URL, help="MIRROR_URL of a local mirror")
+    c.add_argument("--fast", action="store_true", help="no delays or AutoThrottle (only for a local mirror)")
+    c.set_defaults(func=cmd_crawl)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyError, ValueError, OSError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

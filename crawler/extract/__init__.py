@@ -1,0 +1,214 @@
+"""Extraction as a pure function: `extract(url, html) -> Article`, testable without Scrapy.
+
+Per field, the paper's own selector override comes first, then its CMS family's selectors, then
+the generic path. `Article.field_sources` records which one produced each field, and the crawl
+stats count them, so a template change shows as a rising fallback count, not as empty fields.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crawler.article import ARTICLE, CAPTION, PARAGRAPH, Article, Block
+from crawler.canonical import canonical_url
+from crawler.dates import parse_any
+from crawler.extract.blocks import RawBlock, body_blocks, select_all
+from crawler.extract.families import FamilySpec, family_spec
+from crawler.extract.generic import generic_date, generic_title, locate_body
+from crawler.extract.metadata import read_metadata
+from crawler.extract.page import Page, decode_html
+from crawler.normalize import byline_of, clean_text, is_related_heading, unescape_entities
+from crawler.registry import Registry, Site, default_registry
+
+__all__ = ["ExtractionError", "extract"]
+
+_DATELINE = re.compile(r"^\([A-ZĐ][A-ZĐa-z.]{1,7}\)\s*[-–—]\s*")
+_NOT_FOUND = re.compile(
+    r"không tồn tại|đã bị xóa|đã bị xoá|không tìm thấy|trang bạn tìm|404|page not found|lỗi truy cập", re.I
+)
+_VIDEO_PATH = re.compile(r"/(?:video|videos|clip|truyen-hinh|short-video|podcast)s?(?:/|-)", re.I)
+
+
+class ExtractionError(ValueError):
+    """The page cannot be read at all (empty or not HTML)."""
+
+
+class _Fields:
+    """Selector lookup for one page: the site's overrides, then the family's."""
+
+    def __init__(self, page: Page, site: Site | None, spec: FamilySpec | None):
+        self.page, self.spec = page, spec
+        self.overrides = (site.selectors if site else {}) if spec else {}
+
+    def candidates(self, field: str) -> list[tuple[str, str]]:
+        out = []
+        own = self.overrides.get(field, [])
+        for css in [own] if isinstance(own, str) else own:
+            out.append((css, "site"))
+        if self.spec:
+            out.extend((css, f"family:{self.spec.name}") for css in getattr(self.spec, field))
+        return out
+
+    def text(self, field: str) -> tuple[str, str]:
+        for css, source in self.candidates(field):
+            for node in self.page.sel.css(css):
+                root = node.root
+                value = root if isinstance(root, str) else " ".join(root.itertext())
+                value = unescape_entities(value) if isinstance(root, str) else clean_text(value)
+                if value:
+                    return value, source
+        return "", ""
+
+    def texts(self, field: str) -> tuple[list[str], str]:
+        for css, source in self.candidates(field):
+            values = [clean_text(" ".join(n.root.itertext())).lstrip("#").strip() for n in self.page.sel.css(css)]
+            values = list(dict.fromkeys(v for v in values if v))
+            if values:
+                return values, source
+        return [], ""
+
+    def element(self, field: str):
+        for css, source in self.candidates(field):
+            for node in self.page.sel.css(css):
+                if not isinstance(node.root, str) and "".join(node.root.itertext()).strip():
+                    return node.root, source
+        return None, ""
+
+
+def _dedupe_adjacent(blocks: list[RawBlock]) -> list[RawBlock]:
+    out: list[RawBlock] = []
+    for b in blocks:
+        if out and out[-1].text == b.text:
+            # alt text printed as a paragraph next to its caption: keep one, as a caption if either is.
+            if b.kind == CAPTION:
+                out[-1].kind = CAPTION
+            continue
+        out.append(b)
+    return out
+
+
+def _take_byline(blocks: list[RawBlock]) -> str:
+    """The byline printed as the last body paragraph (`Tin, ảnh: P.Y`, a bold name, `Theo TTXVN`)."""
+    for i in range(len(blocks) - 1, max(len(blocks) - 3, -1), -1):
+        b = blocks[i]
+        if b.kind != PARAGRAPH:
+            continue
+        if byline_of(b.text, emphasized=b.bold or b.right):
+            del blocks[i]
+            return b.text
+        break
+    return ""
+
+
+def _take_lede(blocks: list[RawBlock]) -> str:
+    if blocks and blocks[0].kind == PARAGRAPH and (blocks[0].bold or _DATELINE.match(blocks[0].text)):
+        return blocks.pop(0).text
+    return ""
+
+
+def _page_kind(art: Article, page: Page, spec: FamilySpec | None, og_type: str) -> str:
+    paragraphs = [b for b in art.blocks if b.kind == PARAGRAPH]
+    if not paragraphs and not art.sapo and _NOT_FOUND.search(art.title or page.sel.css("title::text").get() or ""):
+        return "error"
+    if len(paragraphs) < 2:
+        video_marks = spec.video if spec else ("video",)
+        if og_type.startswith("video") or _VIDEO_PATH.search(art.url) or select_all(page.sel.root, video_marks):
+            return "video"
+    if not paragraphs and art.images:
+        return "photo"
+    if not art.title or (not paragraphs and not art.sapo):
+        return "empty"
+    return ARTICLE
+
+
+def extract(
+    url: str,
+    html: str | bytes,
+    *,
+    registry: Registry | None = None,
+    use_families: bool = True,
+    encoding: str | None = None,
+) -> Article:
+    """One page to one Article. Never fetches anything; raises ExtractionError only for a page with no
+    HTML at all (every other defect shows as empty fields and `page_kind`)."""
+    text = decode_html(html, encoding)
+    if not text or not text.strip() or "<" not in text:
+        raise ExtractionError(f"{url}: empty or not HTML")
+    registry = registry or default_registry()
+    page = Page(url, text)
+    site = registry.for_url(url)
+    spec = family_spec(site.family) if (site and use_families) else None
+    fields = _Fields(page, site, spec)
+    meta = read_metadata(page)
+    art = Article(url=url, site=site.key if site else "")
+    src = art.field_sources
+
+    # Title
+    art.title, src["title"] = fields.text("title")
+    if not art.title:
+        art.title, src["title"] = generic_title(page, meta), "generic"
+
+    # Dates: the family's visible date, completed by metadata when it lacks the time of day.
+    published, src["published_at"] = None, ""
+    raw_date, date_source = fields.text("date")
+    if raw_date:
+        published = parse_any(raw_date)
+        src["published_at"] = date_source if published else ""
+    if published is None or not published.has_time:
+        fallback, fb_source = generic_date(page, meta, meta.published)
+        if fallback and (published is None or fallback.value.date() == published.value.date()):
+            published, src["published_at"] = fallback, fb_source if published is None else f"{date_source}+{fb_source}"
+    art.published_at = published.iso() if published else ""
+    modified, _ = generic_date(page, meta, meta.modified) if meta.modified else (None, "")
+    art.modified_at = modified.iso() if modified and modified.has_time else ""
+
+    # Body
+    body_el, src["body"] = fields.element("body")
+    if body_el is None:
+        body_el, src["body"] = locate_body(page), "generic"
+    raw_blocks, images = [], []
+    if body_el is not None:
+        raw_blocks, images = body_blocks(
+            body_el,
+            page.base_url,
+            drop=spec.drop if spec else (),
+            captions=spec.captions if spec else (),
+            right_marks=spec.right_marks if spec else (),
+        )
+    raw_blocks = _dedupe_adjacent([b for b in raw_blocks if not is_related_heading(b.text)])
+
+    # Byline: the family's element, else the last paragraph when it reads as one.
+    art.author, src["author"] = fields.text("author")
+    if art.author:
+        if raw_blocks and raw_blocks[-1].text == art.author:
+            raw_blocks.pop()
+    else:
+        art.author = _take_byline(raw_blocks)
+        src["author"] = f"{src['body']}/byline" if art.author else ""
+
+    # Lede
+    art.sapo, src["sapo"] = fields.text("sapo")
+    if not art.sapo and (spec is None or spec.lede_in_body):
+        art.sapo = _take_lede(raw_blocks)
+        src["sapo"] = "body:lede" if art.sapo else ""
+    if art.sapo and raw_blocks and raw_blocks[0].text == art.sapo:
+        raw_blocks.pop(0)
+
+    art.blocks = [Block(b.kind, b.text) for b in raw_blocks]
+    art.images = images
+
+    art.category, src["category"] = fields.text("category")
+    if not art.category and meta.section:
+        art.category, src["category"] = meta.section, "meta"
+    art.tags, src["tags"] = fields.texts("tags")
+    if not art.tags and (meta.tags or meta.keywords):
+        art.tags, src["tags"] = list(dict.fromkeys(meta.tags or meta.keywords)), "meta"
+
+    # Canonical URL: the page's own canonical link when it names the same paper's article.
+    declared = page.absolute(meta.canonical) if meta.canonical else ""
+    same_paper = declared and registry.for_url(declared) is site and (site is None or site.is_article_url(declared))
+    art.canonical_url = canonical_url(declared if same_paper else url, registry)
+
+    art.page_kind = _page_kind(art, page, spec, meta.og_type)
+    art.field_sources = {k: v for k, v in src.items() if v}
+    return art

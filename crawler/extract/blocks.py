@@ -1,0 +1,194 @@
+"""From an article's body element to ordered text blocks (paragraphs, captions) and images.
+
+The walk keeps the page order, turns `<br>` into block breaks, never reads `alt`/`title`
+attributes (they repeat captions and titles), and records the layout hints that tell a byline
+or a lede from a paragraph: whole-bold, italic, right-aligned, centred, right after an image.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urljoin
+
+from lxml.cssselect import CSSSelector
+from lxml.etree import _Element
+
+from crawler.article import CAPTION, PARAGRAPH, Image
+from crawler.normalize import clean_text, is_related_heading
+
+BLOCK_TAGS = frozenset(
+    "p div h1 h2 h3 h4 h5 h6 li ul ol blockquote figure figcaption table tbody thead tfoot tr td th "
+    "section article header footer main pre dl dt dd center address hr".split()
+)
+SKIP_TAGS = frozenset(
+    "script style noscript iframe form button input select textarea svg canvas audio video object "
+    "embed template label nav aside link meta source picture".split()
+)
+# Ads, share bars, players and related boxes common to the CMSs in the registry.
+COMMON_DROP = (
+    "[class*=share]", "[class*=social]", "[class*=related]", "[class*=relate]", "[id*=ads]", "[class*=ads-]",
+    "[class*=advert]", "[class*=banner]", ".rennab", "[id^=sdaWeb_]", ".sda_middle", "[class^=AMN_]",
+    "[class*=print]", "[class*=comment]", ".tags", ".tag", "[class*=audio]", "[class*=player]",
+)
+COMMON_CAPTIONS = ("figcaption", "td.desc", ".caption", ".image-caption", ".PhotoCMS_Caption", ".imgcaption")
+_RIGHT = re.compile(r"text-align\s*:\s*right", re.I)
+_CENTER = re.compile(r"text-align\s*:\s*center", re.I)
+_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
+_IMG_ATTRS = ("data-src", "data-original", "data-lazy-src", "src")
+
+
+@dataclass
+class RawBlock:
+    kind: str
+    text: str
+    bold: bool = False
+    italic: bool = False
+    right: bool = False
+    centered: bool = False
+    after_image: bool = False
+
+
+@cache
+def _selector(css: str) -> CSSSelector:
+    return CSSSelector(css)
+
+
+def select_all(root: _Element, selectors) -> set[_Element]:
+    found: set[_Element] = set()
+    for css in selectors:
+        found.update(_selector(css)(root))
+    return found
+
+
+def _related_boxes(root: _Element) -> set[_Element]:
+    """Related-article boxes found by their heading text (`Tin liên quan`, `Đọc thêm`...)."""
+    boxes: set[_Element] = set()
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el is root:
+            continue
+        text = (el.text or "").strip() or "".join(el.itertext()).strip()
+        if len(text) > 40 or not is_related_heading(text):
+            continue
+        node = el
+        while node.getparent() is not None and node.getparent() is not root:
+            node = node.getparent()
+        if node is not el:
+            boxes.add(node)
+        else:  # a bare heading at the top level: the links after it belong to the box
+            boxes.add(el)
+            for sib in el.itersiblings():
+                if sib.tag in ("p",) and not sib.findall(".//a"):
+                    break
+                boxes.add(sib)
+    return boxes
+
+
+class _Walker:
+    def __init__(self, root: _Element, base_url, drop: set, captions: set, right_marks: set):
+        self.root, self.base_url = root, base_url
+        self.drop, self.captions, self.right_marks = drop, captions, right_marks
+        self.blocks: list[RawBlock] = []
+        self.images: list[Image] = []
+        self.buf: list[tuple[str, bool, bool]] = []
+        self.ctx: list[_Element] = [root]
+        self.after_image = False
+
+    def _layout(self) -> tuple[bool, bool]:
+        right = centered = False
+        for el in reversed(self.ctx):
+            style = el.get("style") or ""
+            align = (el.get("align") or "").lower()
+            if el in self.right_marks or _RIGHT.search(style) or align == "right":
+                right = True
+            if _CENTER.search(style) or align == "center" or el.tag == "center":
+                centered = True
+        return right, centered
+
+    def flush(self) -> None:
+        if not self.buf:
+            return
+        text = clean_text("".join(t for t, _, _ in self.buf))
+        visible = [(b, i) for t, b, i in self.buf if t.strip()]
+        self.buf = []
+        if not text:
+            return
+        right, centered = self._layout()
+        bold = all(b for b, _ in visible)
+        italic = all(i for _, i in visible)
+        block = RawBlock(PARAGRAPH, text, bold, italic, right, centered, self.after_image)
+        # A short centred or italic line right under an image is its caption (baocantho prints them so).
+        if self.after_image and (centered or italic) and len(text) < 400:
+            block.kind = CAPTION
+            self._caption_last_image(text)
+        self.blocks.append(block)
+        self.after_image = False
+
+    def _caption_last_image(self, text: str) -> None:
+        if self.images and not self.images[-1].caption:
+            self.images[-1].caption = text
+
+    def image(self, el: _Element) -> None:
+        for attr in _IMG_ATTRS:
+            src = (el.get(attr) or "").strip()
+            if src and not src.startswith("data:"):
+                self.images.append(Image(url=urljoin(self.base_url, src)))
+                self.after_image = True
+                return
+
+    def walk(self, el: _Element, bold: bool, italic: bool) -> None:
+        tag = el.tag
+        if not isinstance(tag, str) or tag in SKIP_TAGS or el in self.drop:
+            return
+        if el in self.captions:
+            self.flush()
+            text = clean_text("".join(el.itertext()))
+            if text:
+                self.blocks.append(RawBlock(CAPTION, text))
+                self._caption_last_image(text)
+            self.after_image = False
+            return
+        if tag == "img":
+            self.image(el)
+            return
+        if tag == "br":
+            self.flush()
+            return
+        is_block = tag in BLOCK_TAGS
+        if is_block:
+            self.flush()
+            self.ctx.append(el)
+        bold = bold or tag in ("strong", "b") or bool(_BOLD_STYLE.search(el.get("style") or ""))
+        italic = italic or tag in ("em", "i")
+        if el.text:
+            self.buf.append((el.text, bold, italic))
+        for child in el:
+            self.walk(child, bold, italic)
+            if child.tail:
+                self.buf.append((child.tail, bold, italic))
+        if is_block:
+            self.flush()
+            self.ctx.pop()
+
+
+def body_blocks(
+    root: _Element,
+    base_url: str,
+    *,
+    drop=(),
+    captions=(),
+    right_marks=(),
+) -> tuple[list[RawBlock], list[Image]]:
+    """Blocks and images of one body element, in page order."""
+    dropped = select_all(root, (*COMMON_DROP, *drop)) | _related_boxes(root)
+    walker = _Walker(
+        root,
+        base_url,
+        drop=dropped,
+        captions=select_all(root, (*COMMON_CAPTIONS, *captions)),
+        right_marks=select_all(root, right_marks),
+    )
+    walker.walk(root, False, False)
+    walker.flush()
+    return walker.blocks, walker.images

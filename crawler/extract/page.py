@@ -1,0 +1,58 @@
+"""Decoding and parsing one HTML page, once, for every extraction path."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from urllib.parse import urljoin
+
+from bs4.dammit import UnicodeDammit
+from parsel import Selector
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def decode_html(body: bytes | str, declared_encoding: str | None = None) -> str:
+    """Bytes to text. Trust, in order: the HTTP header, the page's <meta charset>, then
+    UnicodeDammit's detection; legacy Vietnamese pages come as windows-1258 with or without a label."""
+    if isinstance(body, str):
+        return body
+    candidates = [e for e in (declared_encoding,) if e]
+    match = _META_CHARSET.search(body[:4096])
+    if match:
+        candidates.append(match.group(1).decode("ascii", "ignore"))
+    for encoding in candidates:
+        try:
+            return body.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    dammit = UnicodeDammit(body, ["utf-8", "windows-1258", "windows-1252"], is_html=True)
+    return dammit.unicode_markup if dammit.unicode_markup is not None else body.decode("utf-8", "replace")
+
+
+@dataclass
+class Page:
+    url: str
+    html: str
+
+    @cached_property
+    def sel(self) -> Selector:
+        # parsel parses with lxml's HTML parser; huge_tree so that very long pages still parse.
+        return Selector(text=self.html or "<html></html>", base_url=self.url, huge_tree=True)
+
+    @cached_property
+    def base_url(self) -> str:
+        base = self.sel.css("base::attr(href)").get()
+        return urljoin(self.url, base.strip()) if base else self.url
+
+    def absolute(self, link: str) -> str:
+        return urljoin(self.base_url, link.strip())
+
+    def first(self, selectors: list[str] | tuple[str, ...]) -> tuple[Selector | None, str]:
+        """The first element matched by the first selector that matches something with text."""
+        for css in selectors:
+            for node in self.sel.css(css):
+                if isinstance(node.root, str) or "".join(node.root.itertext()).strip() or node.root.tag == "meta":
+                    return node, css
+        return None, ""
