@@ -142,6 +142,12 @@ def cmd_crawl(args) -> int:
     return run_crawl(args.sites, db=args.db, mirror=args.mirror, fast=args.fast)
 
 
+def cmd_demo(args) -> int:
+    from crawler.demo import run_demo
+
+    return run_demo(args.db)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crawler", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -187,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--mirror", default=defaults.MIRROR_URL, help="MIRROR_URL of a local mirror")
     c.add_argument("--fast", action="store_true", help="no delays or AutoThrottle (only for a local mirror)")
     c.set_defaults(func=cmd_crawl)
+
+    d = sub.add_parser("demo", help="serve the mirror and crawl every paper through it (what `make demo` runs)")
+    d.add_argument("--db", default="data/demo.db")
+    d.set_defaults(func=cmd_demo)
     return p
 
 

@@ -59,6 +59,7 @@ ITEM_PIPELINES = {
     "pipelines.store.SQLitePipeline": 400,
 }
 
+LOG_FORMATTER = "crawler.logformatter.NewsLogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 LOG_LEVEL = "INFO"

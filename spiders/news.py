@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlsplit
 
 import scrapy
 from lxml import etree
@@ -90,8 +91,9 @@ class NewsSpider(scrapy.Spider):
         for css in self.pagination:
             for href in response.css(css).xpath("@href").getall():
                 url = response.urljoin(href)
-                if self.site.is_article_url(url) or url == response.url:
-                    continue
+                host = urlsplit(url).hostname
+                if host not in self.site.all_hosts or self.site.is_article_url(url) or url == response.url:
+                    continue  # javascript: links, other sites, articles, the page itself
                 yield scrapy.Request(url, self.parse_listing, meta={"page": page + 1})
 
     def parse_api(self, response):
@@ -124,7 +126,7 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value("requests/sitemap")
         try:
             sitemap = Sitemap(response.body)
-        except Exception:  # noqa: BLE001 - a broken sitemap is logged, the crawl goes on
+        except Exception:  # a broken sitemap is logged, the crawl goes on
             logger.warning("sitemap is not readable XML: %s", response.url)
             return
         locs = [entry["loc"] for entry in sitemap if entry.get("loc")]

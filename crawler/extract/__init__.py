@@ -14,7 +14,7 @@ from crawler.canonical import canonical_url
 from crawler.dates import parse_any
 from crawler.extract.blocks import RawBlock, body_blocks, select_all
 from crawler.extract.families import FamilySpec, family_spec
-from crawler.extract.generic import generic_date, generic_title, locate_body
+from crawler.extract.generic import generic_date, generic_sapo, generic_title, locate_body
 from crawler.extract.metadata import read_metadata
 from crawler.extract.page import Page, decode_html
 from crawler.normalize import byline_of, clean_text, is_related_heading, unescape_entities
@@ -26,6 +26,7 @@ _DATELINE = re.compile(r"^\([A-ZĐ][A-ZĐa-z.]{1,7}\)\s*[-–—]\s*")
 _NOT_FOUND = re.compile(
     r"không tồn tại|đã bị xóa|đã bị xoá|không tìm thấy|trang bạn tìm|404|page not found|lỗi truy cập", re.I
 )
+_DATE_ONLY = re.compile(r"^[\w ,]*\d{1,2}[/-]\d{1,2}[/-]\d{4}[\s,|-]*(?:\d{1,2}:\d{2})?[^\w]*$")
 _VIDEO_PATH = re.compile(r"/(?:video|videos|clip|truyen-hinh|short-video|podcast)s?(?:/|-)", re.I)
 
 
@@ -106,10 +107,15 @@ def _take_lede(blocks: list[RawBlock]) -> str:
     return ""
 
 
-def _page_kind(art: Article, page: Page, spec: FamilySpec | None, og_type: str) -> str:
+def _page_kind(art: Article, page: Page, site: Site | None, spec: FamilySpec | None, og_type: str) -> str:
+    if site and not site.is_article_url(art.url) and art.field_sources.get("title") == "generic":
+        return "listing"  # a section or home page of a known paper: no article URL, no article title
+    if og_type.startswith("video"):
+        return "video"
     paragraphs = [b for b in art.blocks if b.kind == PARAGRAPH]
-    if not paragraphs and not art.sapo and _NOT_FOUND.search(art.title or page.sel.css("title::text").get() or ""):
-        return "error"
+    titles = f"{art.title} {page.sel.css('title::text').get() or ''}"
+    if _NOT_FOUND.search(titles) and (not paragraphs or art.field_sources.get("body") == "generic"):
+        return "error"  # a "not found" page served with 200: no family body, a not-found title
     if len(paragraphs) < 2:
         video_marks = spec.video if spec else ("video",)
         if og_type.startswith("video") or _VIDEO_PATH.search(art.url) or select_all(page.sel.root, video_marks):
@@ -155,11 +161,11 @@ def extract(
         published = parse_any(raw_date)
         src["published_at"] = date_source if published else ""
     if published is None or not published.has_time:
-        fallback, fb_source = generic_date(page, meta, meta.published)
+        fallback, fb_source = generic_date(page, meta, meta.published, art.title)
         if fallback and (published is None or fallback.value.date() == published.value.date()):
             published, src["published_at"] = fallback, fb_source if published is None else f"{date_source}+{fb_source}"
     art.published_at = published.iso() if published else ""
-    modified, _ = generic_date(page, meta, meta.modified) if meta.modified else (None, "")
+    modified, _ = generic_date(page, meta, meta.modified, art.title) if meta.modified else (None, "")
     art.modified_at = modified.iso() if modified and modified.has_time else ""
 
     # Body
@@ -173,7 +179,7 @@ def extract(
             page.base_url,
             drop=spec.drop if spec else (),
             captions=spec.captions if spec else (),
-            right_marks=spec.right_marks if spec else (),
+            right_marks=(*(spec.right_marks if spec else ()), *page.emphasis_classes),
         )
     raw_blocks = _dedupe_adjacent([b for b in raw_blocks if not is_related_heading(b.text)])
 
@@ -191,10 +197,18 @@ def extract(
     if not art.sapo and (spec is None or spec.lede_in_body):
         art.sapo = _take_lede(raw_blocks)
         src["sapo"] = "body:lede" if art.sapo else ""
+    if not art.sapo:
+        art.sapo = generic_sapo(page, meta)
+        src["sapo"] = "generic" if art.sapo else ""
     if art.sapo and raw_blocks and raw_blocks[0].text == art.sapo:
         raw_blocks.pop(0)
 
-    art.blocks = [Block(b.kind, b.text) for b in raw_blocks]
+    # A generic body region may hold the page's own header lines: title, category, date.
+    header = {art.title, art.sapo, art.category}
+    art.blocks = [
+        Block(b.kind, b.text) for b in raw_blocks
+        if b.text not in header and not (len(b.text) < 40 and _DATE_ONLY.match(b.text))
+    ]
     art.images = images
 
     art.category, src["category"] = fields.text("category")
@@ -209,6 +223,6 @@ def extract(
     same_paper = declared and registry.for_url(declared) is site and (site is None or site.is_article_url(declared))
     art.canonical_url = canonical_url(declared if same_paper else url, registry)
 
-    art.page_kind = _page_kind(art, page, spec, meta.og_type)
     art.field_sources = {k: v for k, v in src.items() if v}
+    art.page_kind = _page_kind(art, page, site, spec, meta.og_type)
     return art

@@ -19,12 +19,10 @@ from crawler.article import CAPTION, PARAGRAPH, Image
 from crawler.normalize import clean_text, is_related_heading
 
 BLOCK_TAGS = frozenset(
-    "p div h1 h2 h3 h4 h5 h6 li ul ol blockquote figure figcaption table tbody thead tfoot tr td th "
-    "section article header footer main pre dl dt dd center address hr".split()
+    ["p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "blockquote", "figure", "figcaption", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "section", "article", "header", "footer", "main", "pre", "dl", "dt", "dd", "center", "address", "hr"]
 )
 SKIP_TAGS = frozenset(
-    "script style noscript iframe form button input select textarea svg canvas audio video object "
-    "embed template label nav aside link meta source picture".split()
+    ["script", "style", "noscript", "iframe", "form", "button", "input", "select", "textarea", "svg", "canvas", "audio", "video", "object", "embed", "template", "label", "nav", "aside", "link", "meta", "source", "picture"]
 )
 # Ads, share bars, players and related boxes common to the CMSs in the registry.
 COMMON_DROP = (

@@ -44,8 +44,12 @@ def generic_title(page: Page, meta: Metadata) -> str:
     return clean_title(page.sel.css("title::text").get())
 
 
-def generic_date(page: Page, meta: Metadata, values: list[tuple[str, str]]) -> tuple[ParsedDate | None, str]:
-    """The first parseable metadata date; its time of day from visible text when metadata has none."""
+def generic_date(
+    page: Page, meta: Metadata, values: list[tuple[str, str]], title: str = ""
+) -> tuple[ParsedDate | None, str]:
+    """The first parseable metadata date, with its time of day from the visible date when the
+    metadata has none. Without any metadata date, only a visible date in the article's own header
+    (near its <h1>) counts: dates elsewhere belong to related-article lists."""
     best: tuple[ParsedDate | None, str] = (None, "")
     for value, source in values:
         parsed = parse_any(value)
@@ -54,14 +58,32 @@ def generic_date(page: Page, meta: Metadata, values: list[tuple[str, str]]) -> t
             break
     if best[0] is not None and best[0].has_time:
         return best
-    for text in page.sel.xpath(_DATE_HOLDERS)[:40]:
-        raw = clean_text(" ".join(text.root.itertext())) if not isinstance(text.root, str) else ""
+    if best[0] is not None:
+        scope = page.sel.root
+    else:
+        scope = _header_of(page, title)
+        if scope is None:
+            return best
+    for node in scope.xpath("." + _DATE_HOLDERS)[:40]:
+        raw = clean_text(" ".join(node.itertext()))
         if not raw or len(raw) > 80:
             continue
         parsed = parse_any(raw)
         if parsed and parsed.has_time and (best[0] is None or parsed.value.date() == best[0].value.date()):
             return parsed, "generic:visible"
     return best
+
+
+def _header_of(page: Page, title: str):
+    """The few levels of markup around the article's <h1>, where its own date is printed."""
+    for h1 in page.sel.root.iter("h1"):
+        if title and clean_text(" ".join(h1.itertext())) == title:
+            node = h1
+            for _ in range(2):
+                if node.getparent() is not None:
+                    node = node.getparent()
+            return node
+    return None
 
 
 _WS = re.compile(r"\s+")
@@ -106,3 +128,21 @@ def locate_body(page: Page) -> _Element | None:
     need = max(1, int(len(hits) * 0.8))
     candidates = [a for a, c in counts.items() if c >= need]
     return max(candidates, key=lambda a: depth[a]) if candidates else None
+
+
+_LEDE_HOLDERS = (
+    "//*[contains(@class,'sapo') or contains(@class,'desc') or contains(@class,'lead') or "
+    "contains(@class,'summary') or contains(@class,'intro') or contains(@class,'chapeau')]"
+)
+
+
+def generic_sapo(page: Page, meta: Metadata) -> str:
+    """The lede printed apart from the body: an element of a lede-like class whose text is the
+    page's description (so the description is shown on the page, not only in metadata)."""
+    if not meta.description:
+        return ""
+    for node in page.sel.xpath(_LEDE_HOLDERS)[:30]:
+        text = clean_text(" ".join(node.root.itertext()))
+        if text and (text == meta.description or (len(text) > 60 and meta.description.startswith(text[:60]))):
+            return text
+    return ""

@@ -31,6 +31,11 @@ def decode_html(body: bytes | str, declared_encoding: str | None = None) -> str:
     return dammit.unicode_markup if dammit.unicode_markup is not None else body.decode("utf-8", "replace")
 
 
+_CSS_RULE = re.compile(r"([^{}]{1,200})\{([^}]{0,500})\}")
+_CLASS_NAME = re.compile(r"^\s*\.([A-Za-z][\w-]{0,40})\s*$", re.M)
+_EMPHASIS = re.compile(r"text-align\s*:\s*right|font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
+
+
 @dataclass
 class Page:
     url: str
@@ -45,6 +50,17 @@ class Page:
     def base_url(self) -> str:
         base = self.sel.css("base::attr(href)").get()
         return urljoin(self.url, base.strip()) if base else self.url
+
+    @cached_property
+    def emphasis_classes(self) -> tuple[str, ...]:
+        """Selectors of classes that the page's own <style> makes bold or right-aligned: bylines
+        are often styled this way (`.t1{text-align:right}` on baolaocai) rather than inline."""
+        found = []
+        for css in self.sel.xpath("//style/text()").getall()[:20]:
+            for names, body in _CSS_RULE.findall(css[:200_000]):
+                if _EMPHASIS.search(body):
+                    found += [n for n in _CLASS_NAME.findall(names)]
+        return tuple(dict.fromkeys(f".{n}" for n in found))
 
     def absolute(self, link: str) -> str:
         return urljoin(self.base_url, link.strip())
