@@ -1,8 +1,8 @@
 """HTTP server for the local mirror built by `crawler.fixtures.build_mirror`.
 
 A request `GET /<host>/<path>?<query>` is answered from `<sites_dir>/<host>/_routes.json`: the key
-"<path>?<query>" (or "<path>" when there is no query, or when only the bare path is known) gives the file,
-status and content type. A host that is a legacy domain of a registry entry answers 301 to
+"<path>?<query>" (else the bare "<path>", as servers ignore unknown parameters) gives the file, status and
+content type. A host that is a legacy domain of a registry entry answers 301 to
 https://<primary domain><same path and query>. Anything else is a 404 with a small HTML body.
 
     with MirrorServer(sites_dir, host="127.0.0.1", port=0) as srv:
@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
+SITES = ROOT / "mirror" / "sites"
+HTML = "text/html; charset=utf-8"
 NOT_FOUND = b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1></body></html>"
 
 
@@ -41,13 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:
-        self._answer(body=True)
-
-    def do_HEAD(self) -> None:
-        self._answer(body=False)
-
-    def _answer(self, body: bool) -> None:
+    def do_GET(self, body: bool = True) -> None:
         status, headers, data = self.server.resolve(self.path)
         self.send_response(status)
         for name, value in [*headers, ("Content-Length", str(len(data)))]:
@@ -55,6 +51,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if body:
             self.wfile.write(data)
+
+    def do_HEAD(self) -> None:
+        self.do_GET(body=False)
 
     def log_message(self, format: str, *args) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -88,18 +87,15 @@ class _Server(ThreadingHTTPServer):
         if host in self.host_aliases:
             return (
                 301,
-                [
-                    ("Location", f"https://{self.host_aliases[host]}{target}"),
-                    ("Content-Type", "text/html; charset=utf-8"),
-                ],
+                [("Location", f"https://{self.host_aliases[host]}{target}"), ("Content-Type", HTML)],
                 b"",
             )
         routes = self.routes(host) or {}
         route = routes.get(target) or (routes.get(path) if query else None)
         if route is None:
             log.info("404 %s%s", host, target)
-            return 404, [("Content-Type", "text/html; charset=utf-8")], NOT_FOUND
-        headers = [("Content-Type", route.get("content_type", "text/html; charset=utf-8"))]
+            return 404, [("Content-Type", HTML)], NOT_FOUND
+        headers = [("Content-Type", route.get("content_type", HTML))]
         if "location" in route:
             headers.append(("Location", route["location"]))
         data = (self.sites_dir / host / route["file"]).read_bytes() if route.get("file") else b""
@@ -109,13 +105,7 @@ class _Server(ThreadingHTTPServer):
 class MirrorServer:
     """The mirror on a background thread; a context manager. `url` is "http://HOST:PORT"."""
 
-    def __init__(
-        self,
-        sites_dir: Path = ROOT / "mirror" / "sites",
-        host: str = "127.0.0.1",
-        port: int = 0,
-        host_aliases: dict[str, str] | None = None,
-    ):
+    def __init__(self, sites_dir: Path = SITES, host: str = "127.0.0.1", port: int = 0, host_aliases=None):
         aliases = host_aliases_from_seeds() if host_aliases is None else host_aliases
         self.httpd = _Server((host, port), sites_dir, {k.lower(): v for k, v in aliases.items()})
         self.host, self.port = self.httpd.server_address[:2]
@@ -138,7 +128,7 @@ class MirrorServer:
 
 
 def serve_forever(
-    sites_dir: Path, host: str = "127.0.0.1", port: int = 8000, host_aliases: dict[str, str] | None = None
+    sites_dir: Path = SITES, host: str = "127.0.0.1", port: int = 8000, host_aliases=None
 ) -> None:
     srv = MirrorServer(sites_dir, host, port, host_aliases)
     print(f"mirror: {srv.url}/<domain>/<path>  (Ctrl-C to stop)", flush=True)
@@ -152,7 +142,7 @@ def serve_forever(
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Serve the local newspaper mirror.")
-    ap.add_argument("--sites", type=Path, default=ROOT / "mirror" / "sites")
+    ap.add_argument("--sites", type=Path, default=SITES)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
     ap.add_argument("--build", action="store_true", help="run build_mirror(repo root) first")
