@@ -27,12 +27,28 @@ class Metadata:
     modified: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _meta(page: Page, *names: str) -> str:
-    for name in names:
+def _meta_index(page: Page) -> tuple[dict[str, str], list[str]]:
+    """Every <meta> of the page in one pass: name/property/itemprop -> first non-empty content,
+    and the article:tag values (repeated)."""
+    index: dict[str, str] = {}
+    tags: list[str] = []
+    for el in page.sel.root.iter("meta"):
+        content = (el.get("content") or "").strip()
+        if not content:
+            continue
         for attr in ("property", "name", "itemprop"):
-            value = page.sel.xpath(f"//meta[@{attr}='{name}']/@content").get()
-            if value and value.strip():
-                return value.strip()
+            key = el.get(attr)
+            if key:
+                index.setdefault(key, content)
+                if key == "article:tag":
+                    tags.append(content)
+    return index, tags
+
+
+def _meta(index: dict[str, str], *names: str) -> str:
+    for name in names:
+        if value := index.get(name):
+            return value
     return ""
 
 
@@ -65,22 +81,23 @@ def _names(value) -> str:
 
 
 def read_metadata(page: Page) -> Metadata:
+    index, tags = _meta_index(page)
     meta = Metadata(
-        title=clean_title(_meta(page, "og:title", "twitter:title")),
-        description=unescape_entities(_meta(page, "og:description", "description", "Description")),
-        canonical=(page.sel.xpath("//link[@rel='canonical']/@href").get() or _meta(page, "og:url")).strip(),
-        og_type=_meta(page, "og:type").lower(),
-        image=_meta(page, "og:image"),
-        section=unescape_entities(_meta(page, "article:section")),
-        tags=[unescape_entities(t) for t in page.sel.xpath("//meta[@property='article:tag']/@content").getall()],
-        keywords=[k.strip() for k in unescape_entities(_meta(page, "keywords", "Keywords", "news_keywords")).split(",")],
-        author=unescape_entities(_meta(page, "author", "article:author", "dable:author")),
+        title=clean_title(_meta(index, "og:title", "twitter:title")),
+        description=unescape_entities(_meta(index, "og:description", "description", "Description")),
+        canonical=(page.sel.xpath("//link[@rel='canonical']/@href").get() or _meta(index, "og:url")).strip(),
+        og_type=_meta(index, "og:type").lower(),
+        image=_meta(index, "og:image"),
+        section=unescape_entities(_meta(index, "article:section")),
+        tags=[unescape_entities(t) for t in tags],
+        keywords=[k.strip() for k in unescape_entities(_meta(index, "keywords", "Keywords", "news_keywords")).split(",")],
+        author=unescape_entities(_meta(index, "author", "article:author", "dable:author")),
     )
     meta.keywords = [k for k in meta.keywords if k]
     for name in ("article:published_time", "datePublished", "pubdate", "og:pubdate", "cms-date"):
-        if value := _meta(page, name):
+        if value := _meta(index, name):
             meta.published.append((value, f"meta:{name}"))
-    if value := _meta(page, "article:modified_time", "dateModified", "og:updated_time"):
+    if value := _meta(index, "article:modified_time", "dateModified", "og:updated_time"):
         meta.modified.append((value, "meta:modified"))
     for item in _jsonld_articles(page):
         if not meta.title and item.get("headline"):
