@@ -37,9 +37,9 @@ class ExtractionError(ValueError):
 class _Fields:
     """Selector lookup for one page: the site's overrides, then the family's."""
 
-    def __init__(self, page: Page, site: Site | None, spec: FamilySpec | None):
+    def __init__(self, page: Page, site: Site | None, spec: FamilySpec | None, use_site: bool = True):
         self.page, self.spec = page, spec
-        self.overrides = (site.selectors if site else {}) if spec else {}
+        self.overrides = site.selectors if (site and use_site) else {}
 
     def candidates(self, field: str) -> list[tuple[str, str]]:
         out = []
@@ -144,7 +144,7 @@ def extract(
     page = Page(url, text)
     site = registry.for_url(url)
     spec = family_spec(site.family) if (site and use_families) else None
-    fields = _Fields(page, site, spec)
+    fields = _Fields(page, site, spec, use_site=use_families)
     meta = read_metadata(page)
     art = Article(url=url, site=site.key if site else "")
     src = art.field_sources
