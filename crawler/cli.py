@@ -148,6 +148,20 @@ def cmd_demo(args) -> int:
     return run_demo(args.db)
 
 
+def cmd_quality(args) -> int:
+    from crawler.quality import run
+
+    return run(update=args.update_baseline)
+
+
+def cmd_check(args) -> int:
+    from crawler.check import run_check
+    from crawler.registry import default_registry
+
+    default_registry()[args.site]  # an unknown key is one clear error line
+    return run_check(args.site, count=args.count, mirror=args.mirror)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crawler", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -193,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--mirror", default=defaults.MIRROR_URL, help="MIRROR_URL of a local mirror")
     c.add_argument("--fast", action="store_true", help="no delays or AutoThrottle (only for a local mirror)")
     c.set_defaults(func=cmd_crawl)
+
+    q = sub.add_parser("quality", help="per-field extraction accuracy against the pinned baseline")
+    q.add_argument("--update-baseline", action="store_true", help="raise quality/baseline.json to today's figures")
+    q.set_defaults(func=cmd_quality)
+
+    k = sub.add_parser("check", help="fetch a few recent articles of a paper and report its parser's health")
+    k.add_argument("site", help="registry key")
+    k.add_argument("--count", type=int, default=5, help="articles to check (default 5)")
+    k.add_argument("--mirror", default=defaults.MIRROR_URL, help="MIRROR_URL of a local mirror")
+    k.set_defaults(func=cmd_check)
 
     d = sub.add_parser("demo", help="serve the mirror and crawl every paper through it (what `make demo` runs)")
     d.add_argument("--db", default="data/demo.db")
