@@ -47,7 +47,7 @@ def canonical_url(url: str, registry: Registry | None = None) -> str:
     """https, the paper's primary host, no tracking parameters, sorted query, no fragment,
     collapsed slashes, and no trailing slash after a file name (`/x.html/`)."""
     url = url.strip()
-    url = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
+    url = url_query_cleaner(url, TRACKING_PARAMS, remove=True, unique=False, keep_fragments=False)
     url = canonicalize_url(url, keep_fragments=False)
     parts = urlsplit(url)
     path = _SLASHES.sub("/", parts.path) or "/"

@@ -137,5 +137,5 @@ _PUNCT = re.compile(r"[^\w\s]+")
 def fold_for_matching(text: str) -> str:
     """The form used for fingerprints and duplicate matching: NFC, one tone convention, casefold,
     punctuation dropped, whitespace collapsed."""
-    text = fold_tone_marks(clean_text(text)).casefold()
-    return _MULTISPACE.sub(" ", _PUNCT.sub(" ", text)).strip()
+    text = _PUNCT.sub(" ", clean_text(text).casefold())  # stray combining marks go before tone folding
+    return _MULTISPACE.sub(" ", fold_tone_marks(text)).strip()

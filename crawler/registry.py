@@ -92,13 +92,16 @@ def load_site(path: Path) -> Site:
         raise RegistryError(f"{path.name}: status must be one of {', '.join(STATUSES)}")
     try:
         re.compile(data["article_pattern"])
-    except re.error as exc:
+    except (re.error, TypeError) as exc:
         raise RegistryError(f"{path.name}: article_pattern: {exc}") from exc
-    sections = tuple(Section(**s) for s in data.pop("sections", []))
+    sections = data.pop("sections", [])
     tuples = ("domains", "legacy_domains", "start_urls", "feeds", "sitemaps")
+    for name in tuples:
+        if not isinstance(data.get(name, []), list):
+            raise RegistryError(f"{path.name}: {name} must be a list of strings")
     kwargs = {k: tuple(v) if k in tuples else v for k, v in data.items()}
     try:
-        return Site(sections=sections, **kwargs)
+        return Site(sections=tuple(Section(**s) for s in sections), **kwargs)
     except TypeError as exc:
         raise RegistryError(f"{path.name}: {exc}") from exc
 

@@ -19,7 +19,7 @@ def title_line(title: str, published_at: str, precision: str = "day") -> str:
     if precision not in DATE_PRECISIONS:
         raise ValueError(f"date precision must be one of {', '.join(DATE_PRECISIONS)}, not {precision!r}")
     date = published_at[:10] if len(published_at) >= 10 else ""
-    if not date or precision == "none":
+    if not date or precision == "none" or not title:
         return title
     return f" date {date if precision == 'day' else date[:7]} {title}"
 

@@ -3,7 +3,7 @@
 import unicodedata
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from crawler.normalize import (
@@ -250,6 +250,7 @@ def test_fold_for_matching_equal(a, b):
         ("TIN LIÊN QUAN", "tin liên quan"),
         ("  a -- b  ", "a b"),
         ("10,2%", "10 2"),
+        ("Oà\u0300", "òa"),  # a stray combining mark is dropped like punctuation, then the tone folds
         ("", ""),
     ],
 )
@@ -299,6 +300,8 @@ def test_clean_text_idempotent(raw):
 
 
 @given(messy_text)
+@example("Oà\u0300")  # a stray second tone mark: once folded differently on the second pass
+@example("İ hoà")
 @settings(max_examples=400)
 def test_fold_for_matching_idempotent(raw):
     once = fold_for_matching(raw)
