@@ -4,8 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DB ?= data/demo.db
 PORT ?= 8800
+NEWS_DB ?= data/news.db
+SITES ?=
+REFRESH_ARGS ?=
 
-.PHONY: install demo test lint fixtures mirror serve bench clean
+.PHONY: install demo refresh test lint fixtures mirror serve bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +20,9 @@ install: $(VENV)/.installed
 
 demo: install  ## serve the local mirror, crawl every paper into $(DB), say how to browse it
 	$(PY) -m crawler demo --db $(DB)
+
+refresh: install  ## incremental refresh of every paper (or SITES="baolaocai baocantho") into $(NEWS_DB)
+	$(PY) -m crawler refresh --db $(NEWS_DB) $(REFRESH_ARGS) $(SITES)
 
 test: install  ## the whole suite (real Scrapy engine, real HTTP on loopback, real SQLite)
 	$(PY) -m pytest -q
@@ -34,8 +40,8 @@ mirror: install  ## serve the mirror on $(PORT) for manual crawls: MIRROR_URL=ht
 serve: install  ## open the demo database in Datasette
 	$(VENV)/bin/datasette $(DB) -h 127.0.0.1
 
-bench: install  ## benchmarks/ : extraction vs trafilatura, ratios in one run
-	$(PY) benchmarks/bench_extract.py
+bench: install  ## benchmarks/: extraction, SQLite, end-to-end crawl and scale, each beside a peer in the same run
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)  # BENCH_ARGS=--quick: small sizes, about a minute
 
 clean:
 	rm -rf data/demo.db* .pytest_cache

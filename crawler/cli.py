@@ -110,6 +110,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_mirror(args) -> int:
+    from crawler.faults import plan_from_args
     from crawler.mirror import serve_forever
 
     root = Path(args.root)
@@ -117,7 +118,7 @@ def cmd_mirror(args) -> int:
         raise CliError(f"no mirror at {root}; build it with `python -m crawler fixtures build`")
     print(f"mirror serving {root} on http://{args.host}:{args.port} (MIRROR_URL=http://{args.host}:{args.port})",
           flush=True)
-    serve_forever(root, args.host, args.port)
+    serve_forever(root, args.host, args.port, faults=plan_from_args(args))
     return 0
 
 
@@ -140,6 +141,30 @@ def cmd_crawl(args) -> int:
     from crawler.run import run_crawl
 
     return run_crawl(args.sites, db=args.db, mirror=args.mirror, fast=args.fast)
+
+
+def _settings_pairs(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"-s needs NAME=VALUE, not {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
+def cmd_refresh(args) -> int:
+    import re
+
+    from crawler.run import run_refresh
+
+    if args.since and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.since):
+        raise CliError(f"--since must be YYYY-MM-DD, not {args.since!r}")
+    spider_args = {k: v for k, v in (("since", args.since), ("max_pages", args.max_pages)) if v}
+    if args.backfill:
+        spider_args["backfill"] = "1"
+    return run_refresh(args.sites, db=args.db, mirror=args.mirror, fast=args.fast, quiet=args.quiet,
+                       log_file=args.log_file, spider_args=spider_args, **_settings_pairs(args.set))
 
 
 def cmd_demo(args) -> int:
@@ -194,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--port", type=int, default=8800)
     m.add_argument("--host", default="127.0.0.1")
     m.add_argument("--root", default=str(Path(__file__).resolve().parent.parent / "mirror" / "sites"))
+    from crawler.faults import add_arguments as add_fault_arguments  # --faults, --seed, --fault KIND=RATE...
+
+    add_fault_arguments(m)
     m.set_defaults(func=cmd_mirror)
 
     f = sub.add_parser("fixtures", help="regenerate the mirror pages and the golden outputs")
@@ -207,6 +235,27 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--mirror", default=defaults.MIRROR_URL, help="MIRROR_URL of a local mirror")
     c.add_argument("--fast", action="store_true", help="no delays or AutoThrottle (only for a local mirror)")
     c.set_defaults(func=cmd_crawl)
+
+    r = sub.add_parser(
+        "refresh", help="incremental refresh of papers (all, or the keys given), for cron",
+        description="Fetch only what is new since the last run: known articles are never requested again, "
+                    "listings stop at the first page without a new article, feeds and sitemaps are requested "
+                    "conditionally; young articles are rechecked once. One lock per paper: a paper another "
+                    "refresh is crawling is skipped. One summary line per paper; exit code 0 when every paper "
+                    "ended ok (or was skipped), 1 otherwise, 2 on a usage error.",
+    )
+    r.add_argument("sites", nargs="*", help="registry keys; default: every paper")
+    r.add_argument("--db", default=defaults.DB_PATH)
+    r.add_argument("--since", help="backfill: walk listings back to this day (YYYY-MM-DD)")
+    r.add_argument("--max-pages", type=int, help="backfill: listing pages per section")
+    r.add_argument("--backfill", action="store_true", help="backfill NEWS_BACKFILL_MAX_PAGES deep")
+    r.add_argument("--quiet", "-q", action="store_true",
+                   help="for cron: print only the lines of papers that did not end ok; log errors only")
+    r.add_argument("--log-file", default="", help="append the full crawl log to this file (Scrapy LOG_FILE)")
+    r.add_argument("--set", "-s", action="append", metavar="NAME=VALUE", help="a Scrapy or NEWS_ setting")
+    r.add_argument("--mirror", default=defaults.MIRROR_URL, help="MIRROR_URL of a local mirror")
+    r.add_argument("--fast", action="store_true", help="no delays or AutoThrottle (only for a local mirror)")
+    r.set_defaults(func=cmd_refresh)
 
     q = sub.add_parser("quality", help="per-field extraction accuracy against the pinned baseline")
     q.add_argument("--update-baseline", action="store_true", help="raise quality/baseline.json to today's figures")

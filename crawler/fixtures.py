@@ -38,7 +38,11 @@ CONTENT_TYPES = {".html": "text/html" + UTF8, ".json": "application/json", ".xml
 CONTENT_TYPES[".txt"] = "text/plain" + UTF8
 EXTENSIONS = [(r"^/list-post-by-category", ".json"), (r"\.txt$", ".txt"), (r"/rss/|\.xml$", ".xml")]
 # Listing page 2 per family ({path} = section path, {bare} = without trailing slash). F6 uses its JSON API.
-PAGE2 = {"F1": "{path}?page=2", "F3": "{path}?page=2", "F4": "{bare}?p=2"}
+# F2 (OneCMS) and F5 (Mediatech): no real listing page was available; "?page=2" is invented for the mirror.
+PAGE2 = {
+    "F1": "{path}?page=2", "F2": "{path}?page=2", "F3": "{path}?page=2", "F4": "{bare}?p=2", "F5": "{path}?page=2",
+    "own": "{path}?page=2", "F6": "{path}?page=2",  # F6 papers without the JSON listing API (invented shape)
+}
 WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
 # CKEditor-style named entities: only the Latin-1 Vietnamese letters get encoded.
 _LATIN1_VI = "àáâãèéêìíòóôõùúý"
@@ -97,13 +101,147 @@ def _vt(ctx, text: str) -> Markup:
     return Markup(out)
 
 
+def _ncr(text: str) -> Markup:
+    """Escaped, with the Latin-1 Vietnamese letters as numeric references (OneCMS <title>/og:title: `b&#224;o`)."""
+    return Markup("".join(f"&#{ord(c)};" if c in ENTITIES else c for c in str(escape(text))))
+
+
+def _json_ascii(value: Any) -> Markup:
+    """JSON with every non-ASCII letter as a \\u escape (baonghean's JSON-LD), safe inside <script>."""
+    out = json.dumps(value, ensure_ascii=True, sort_keys=True)
+    return Markup(out.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
 def _env(root: Path) -> jinja2.Environment:
     loader = jinja2.FileSystemLoader(root / "mirror" / "templates")
     opts = dict(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined, **opts)
     env.filters.update(vt=_vt, slug=_slug, md5=lambda s: hashlib.md5(str(s).encode()).hexdigest())
+    env.filters.update(ncr=_ncr, json_ascii=_json_ascii)
+    env.filters["own_layout"] = own_layout  # the "own" family: a paper's [selectors] as its markup
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     return env
+
+
+# --- The "own" family: a paper's [selectors] rendered as its markup -----------------------------------------------
+# A paper with a unique template has no family spec: its seeds [selectors] table is its parser. The mirror's
+# mirror/templates/own/ print every field in elements built from that paper's FIRST selector for the field
+# (`h1.pTitle` -> <h1 class="pTitle">; `#post-content .post-info .title` -> nested <div>s), so each replica carries
+# what is known of the paper's real markup. Supported selector subset: tag, #id, .class, [attr] and [attr=v] (other
+# operators print nothing: the template's own attributes, e.g. an href, must satisfy them), descendant and `>`
+# combinators (an <a> under <ul>/<ol> gets an <li>), one trailing ::attr(x). Anything else raises at build time.
+_CSS_SIMPLE = re.compile(r"([#.])([\w-]+)|\[([\w-]+)(?:([~|^$*]?=)\s*['\"]?([^'\"\]]*)['\"]?)?\]")
+_VOID_TAGS = frozenset({"meta", "img", "br", "hr", "input", "link"})
+OWN_DEFAULT_TAGS = {"title": "h1", "date": "div", "sapo": "div", "body": "div", "author": "p", "category": "a", "tags": "a"}
+
+
+def _css_compound(text: str) -> dict:
+    tag = re.match(r"[A-Za-z][\w-]*", text)
+    rest, pos = text[tag.end():] if tag else text, 0
+    c = {"tag": tag.group(0).lower() if tag else "", "id": "", "classes": [], "attrs": {}}
+    for m in _CSS_SIMPLE.finditer(rest):
+        if m.start() != pos:
+            break
+        pos = m.end()
+        if m.group(1) == "#":
+            c["id"] = m.group(2)
+        elif m.group(1) == ".":
+            c["classes"].append(m.group(2))
+        elif m.group(4) in (None, "="):
+            c["attrs"][m.group(3)] = m.group(5) or ""
+    if pos != len(rest) or not text:
+        raise ValueError(f"own family: unsupported CSS selector part {text!r}")
+    return c
+
+
+def parse_css(selector: str) -> tuple[list[dict], str]:
+    """`div.a > p.b::attr(x)` -> ([{tag, id, classes, attrs}, …] outermost first, "x")."""
+    css, _, attr = selector.partition("::attr(")
+    return [_css_compound(p) for p in re.sub(r"\s*>\s*", " ", css.strip()).split()], attr.rstrip(")")
+
+
+class OwnChain:
+    """Nested elements for one field; `open(value, **attrs)` / `close()` print them (value -> the ::attr)."""
+
+    def __init__(self, elements: list[dict], default: str, attr: str = "", in_body: bool = False, parent: str = ""):
+        self.elements, self.default, self.attr, self.in_body, self.parent = elements, default, attr, in_body, parent
+
+    def _tags(self) -> list[tuple[str, dict]]:
+        out, parent = [], self.parent
+        for i, c in enumerate(self.elements):
+            tag = c["tag"] or (self.default if i == len(self.elements) - 1 else "div")
+            if parent in ("ul", "ol") and tag != "li":
+                out.append(("li", {}))
+            attrs = ({"id": c["id"]} if c["id"] else {}) | ({"class": " ".join(c["classes"])} if c["classes"] else {})
+            out.append((tag, attrs | c["attrs"]))
+            parent = tag
+        return out
+
+    @property
+    def outer(self) -> OwnChain:  # all but the last element (a tag box, a breadcrumb list)
+        return OwnChain(self.elements[:-1], "div", parent=self.parent)
+
+    @property
+    def inner(self) -> OwnChain:  # the last element alone (one tag link, the category link)
+        tags = self.outer._tags()
+        return OwnChain(self.elements[-1:], self.default, self.attr, self.in_body, tags[-1][0] if tags else self.parent)
+
+    @property
+    def void(self) -> bool:
+        return bool(self.elements) and (self.elements[-1]["tag"] or self.default) in _VOID_TAGS
+
+    @property
+    def distinct(self) -> bool:  # its last element has a class/attribute: other links beside it do not match
+        return bool(self.elements) and bool(self.elements[-1]["classes"] or self.elements[-1]["attrs"])
+
+    def open(self, value: str | None = None, **extra) -> Markup:
+        tags = self._tags()
+        if tags:
+            last = dict(tags[-1][1], **extra) | ({self.attr: value} if self.attr and value is not None else {})
+            tags[-1] = (tags[-1][0], last)
+        return Markup("".join(f"<{t}" + "".join(f' {k}="{escape(v)}"' for k, v in a.items()) + ">" for t, a in tags))
+
+    def close(self) -> Markup:
+        return Markup("".join(f"</{t}>" for t, _ in reversed(self._tags()) if t not in _VOID_TAGS))
+
+
+def own_layout(selectors: dict) -> dict[str, OwnChain]:
+    """Per field, the chain to print (and "container": the title's wrappers, holding the whole article).
+
+    A field sharing the container's leading elements is printed inside it without them; a field whose one
+    remaining wrapper is the body element itself (`div.fulltext > p.font-bold` with body `div.fulltext`) is
+    printed inside the body (`in_body`: the lede first, the byline last). The body element also takes the
+    class (and id) of the other single-element body selectors (`div#editor-detail` + `div.fulltext`)."""
+    first = {f: parse_css(v if isinstance(v, str) else v[0]) for f, v in selectors.items() if v and f in OWN_DEFAULT_TAGS}
+    container = first["title"][0][:-1]
+    body_chain = first["body"][0]
+    body = {**body_chain[-1], "classes": list(body_chain[-1]["classes"]), "attrs": dict(body_chain[-1]["attrs"])}
+    for alt in [] if isinstance(selectors["body"], str) else selectors["body"][1:]:
+        (chain, _) = parse_css(alt)
+        if len(chain) == 1 and chain[0]["tag"] in ("", body["tag"]) and not (chain[0]["id"] and body["id"]):
+            body["id"] = body["id"] or chain[0]["id"]
+            body["classes"] += [c for c in chain[0]["classes"] if c not in body["classes"]]
+    out = {"container": OwnChain(container, "div")}
+    for field, (chain, attr) in first.items():
+        if field == "body":
+            chain = [*chain[:-1], body]
+        k = 0
+        while k < min(len(container), len(chain) - 1) and chain[k] == container[k]:
+            k += 1
+        rel, in_body = chain[k:], False
+        if field != "body" and len(rel) == 2 and _css_satisfied(rel[0], body):
+            rel, in_body = rel[1:], True
+        out[field] = OwnChain(rel, OWN_DEFAULT_TAGS[field], attr, in_body, (container[-1]["tag"] or "div") if container else "")
+    return out
+
+
+def _css_satisfied(want: dict, have: dict) -> bool:
+    return (
+        want["tag"] in ("", have["tag"] or "div")
+        and want["id"] in ("", have["id"])
+        and set(want["classes"]) <= set(have["classes"])
+        and want["attrs"].items() <= have["attrs"].items()
+    )
 
 
 def _site(seed: dict, content: dict) -> dict:
@@ -113,7 +251,7 @@ def _site(seed: dict, content: dict) -> dict:
         {**s, "url": base + s["path"], "category_id": ids.get(s["path"].rstrip("/"))}
         for s in content.get("sections", [])
     ]
-    keep = ("key", "name", "short_name", "family", "feeds", "sitemaps", "listing_api")
+    keep = ("key", "name", "short_name", "family", "feeds", "sitemaps", "listing_api", "selectors")
     site = {k: seed.get(k) for k in keep} | {"domain": seed["domains"][0], "base": base, "sections": sections}
     return site | {"feeds": site["feeds"] or [], "sitemaps": site["sitemaps"] or []}
 
@@ -189,7 +327,8 @@ def _build_site(env: jinja2.Environment, seed: dict, content: dict, out: Path) -
 
     ctx = {"site": site}
     for s in site["sections"]:
-        p2 = PAGE2[fam].format(path=s["path"], bare=s["path"].rstrip("/")) if fam in PAGE2 else None
+        html_pages = fam in PAGE2 and not (fam == "F6" and site["listing_api"])  # baocaobang pages by API
+        p2 = PAGE2[fam].format(path=s["path"], bare=s["path"].rstrip("/")) if html_pages else None
         urls = {1: s["url"], 2: base + p2 if p2 else None}
         for n, items in enumerate(pages[s["path"]], 1):
             if n == 2 and not p2:

@@ -10,6 +10,19 @@ NEWS_SOURCE_LINE        write the `Nguồn <paper>: <url>` line (default True).
 NEWS_MAX_LISTING_PAGES  how deep the spider follows a section's pagination (default 5).
 NEWS_BATCH_SIZE         articles per SQLite transaction (default 50).
 NEWS_USE_FAMILIES       False to extract with the generic path only, for diagnosis (default True).
+
+Incremental refreshes (every crawl is one; see spiders/news.py and README "Scheduled refreshes"):
+
+NEWS_KNOWN_PAGES_TOLERANCE  a section's listing walk stops after this many pages in a row without a
+                            new article (default 1: at the first such page; 0: never stop early).
+NEWS_RECHECK_HOURS          articles published (or, undated, first seen) within this many hours are
+                            fetched once more to catch an edit (default 48; 0 turns rechecks off).
+NEWS_RECHECK_DELAY_HOURS    ... at the first run at least this many hours after they were stored
+                            (default 6: a recheck a minute later would catch nothing).
+NEWS_BACKFILL_MAX_PAGES     listing depth of a backfill (`-a since=YYYY-MM-DD`, `-a backfill=1`)
+                            when `-a max_pages=N` is not given (default 100).
+NEWS_MAX_ATTEMPTS           runs in which a new article link may fail (HTTP error or 404, timeout,
+                            extraction error) before it is given up with a warning (default 3).
 """
 
 import os
@@ -26,6 +39,11 @@ NEWS_SOURCE_LINE = True
 NEWS_MAX_LISTING_PAGES = 5
 NEWS_BATCH_SIZE = 50
 NEWS_USE_FAMILIES = True
+NEWS_KNOWN_PAGES_TOLERANCE = 1
+NEWS_RECHECK_HOURS = 48
+NEWS_RECHECK_DELAY_HOURS = 6
+NEWS_BACKFILL_MAX_PAGES = 100
+NEWS_MAX_ATTEMPTS = 3
 
 # --- politeness -----------------------------------------------------------------------------------
 # A descriptive User-Agent; set your own contact with -s USER_AGENT="... (+mailto:you@example.org)".
@@ -50,6 +68,11 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOAD_HANDLERS = {
     "http": "crawler.mirror_handler.MirrorDownloadHandler",
     "https": "crawler.mirror_handler.MirrorDownloadHandler",
+}
+
+# Conditional requests (If-None-Match / If-Modified-Since) for listing, feed and sitemap pages.
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.conditional.ConditionalGetMiddleware": 560,
 }
 
 ITEM_PIPELINES = {

@@ -8,7 +8,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.article import Article
 from crawler.canonical import canonical_url
-from pipelines.store import store_for
+from crawler.state import state_for
 
 
 class DedupePipeline:
@@ -22,18 +22,18 @@ class DedupePipeline:
         return cls(crawler)
 
     def process_item(self, item: Article, spider=None):
-        store = store_for(self.crawler)
+        state = state_for(self.crawler)
         # The fetched URL differs from the canonical one (tracking parameters, legacy host): an alias.
         if canonical_url(item.url) != item.canonical_url:
-            store.add_alias(item.url, item.id, "url")
+            state.add_alias(item.url, item.id, "url")
         if item.id in self.seen_ids:
             self.stats.inc_value("articles/duplicate/url")
             raise DropItem(f"duplicate_url: {item.url} is {item.canonical_url}, already in this crawl")
-        owner = store.pending_id_for_content(item.content_hash) or store.store.article_id_for_content(
+        owner = state.pending_id_for_content(item.content_hash) or state.store.article_id_for_content(
             item.content_hash
         )
         if owner and owner != item.id:
-            store.add_alias(item.canonical_url, owner, "content")
+            state.add_alias(item.canonical_url, owner, "content")
             self.stats.inc_value("articles/duplicate/content")
             raise DropItem(f"duplicate_content: {item.url} repeats article {owner}")
         self.seen_ids[item.id] = item.content_hash

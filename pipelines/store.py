@@ -1,4 +1,10 @@
-"""The SQLite pipeline: batched upserts into DB_PATH, one `crawls` row per run with its stats."""
+"""The SQLite pipeline: the paper's lock, batched writes into DB_PATH, one `crawls` row per run.
+
+The batch itself lives in `crawler.state` (the spider and the dedupe pipeline add to it too). An
+article and the record that its URL was fetched are written in one transaction; a page dropped by
+an earlier pipeline is recorded as fetched too (through the item_dropped signal), so that a refresh
+never requests it again.
+"""
 
 from __future__ import annotations
 
@@ -6,103 +12,107 @@ import json
 import logging
 
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 
 from crawler.article import Article
+from crawler.lock import SiteLock
 from crawler.registry import default_registry
-from crawler.storage import Store
+from crawler.state import state_for
 
 logger = logging.getLogger(__name__)
 
 DROP_PREFIX = "articles/dropped/"
 
 
-class StoreWriter:
-    """One per crawler: the open Store, the batch not yet committed, the crawl row."""
-
-    def __init__(self, path: str, batch_size: int):
-        self.store = Store(path)
-        self.batch_size = batch_size
-        self.articles: list[Article] = []
-        self.aliases: list[dict] = []
-        self.crawl_id: int | None = None
-        self.new = self.updated = 0
-
-    def pending_id_for_content(self, content_hash: str) -> str | None:
-        return next((a.id for a in self.articles if a.content_hash == content_hash), None)
-
-    def add_alias(self, url: str, article_id: str, reason: str) -> None:
-        self.aliases.append({"url": url, "article_id": article_id, "reason": reason})
-
-    def add(self, article: Article) -> None:
-        if self.store.has_article(article.id) or any(a.id == article.id for a in self.articles):
-            self.updated += 1
-        else:
-            self.new += 1
-        self.articles.append(article)
-        if len(self.articles) >= self.batch_size:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.articles or self.aliases:
-            self.store.write_batch(self.articles, self.aliases, self.crawl_id)
-            self.articles, self.aliases = [], []
+def crawl_outcome(finish_reason: str | None, errors: int) -> str:
+    """ok | errors (finished, but something was logged as an error) | interrupted (SIGTERM, Ctrl-C)
+    | failed (any other way of ending)."""
+    if finish_reason == "finished":
+        return "errors" if errors else "ok"
+    return "interrupted" if finish_reason == "shutdown" else "failed"
 
 
-def store_for(crawler) -> StoreWriter:
-    writer = getattr(crawler, "_news_store", None)
-    if writer is None:
-        s = crawler.settings
-        writer = StoreWriter(s.get("DB_PATH"), s.getint("NEWS_BATCH_SIZE", 50))
-        crawler._news_store = writer
-    return writer
+def crawl_errors(stats: dict) -> int:
+    return stats.get("log_count/ERROR", 0) + stats.get("spider_exceptions/count", 0)
+
+
+def crawl_counts(stats: dict) -> dict:
+    """The `crawls` row's columns, from the crawl's stats."""
+    reasons = {k[len(DROP_PREFIX):]: v for k, v in stats.items() if k.startswith(DROP_PREFIX)}
+    return {
+        "requests": stats.get("downloader/request_count", 0),
+        "article_requests": stats.get("requests/article", 0),
+        "articles_new": stats.get("articles/new", 0),
+        "articles_updated": stats.get("articles/updated", 0),
+        "articles_duplicate": stats.get("articles/duplicate/url", 0) + stats.get("articles/duplicate/content", 0),
+        "articles_dropped": stats.get("articles/dropped", 0),
+        "errors": crawl_errors(stats),
+        "bytes": stats.get("downloader/response_bytes", 0),
+        "drop_reasons": json.dumps(reasons, sort_keys=True),
+    }
 
 
 class SQLitePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
+        self.state = state_for(crawler)
+        self.lock: SiteLock | None = None
+        self.started = False
 
     @classmethod
     def from_crawler(cls, crawler):
         pipeline = cls(crawler)
         # The crawl row is closed on spider_closed, the first moment the finish reason is known.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 
     def open_spider(self, spider=None):
-        writer = store_for(self.crawler)
-        writer.store.sync_sites(default_registry())
-        writer.crawl_id = writer.store.start_crawl(self.crawler.spider.name)
-        logger.info("storing articles in %s (crawl %s)", writer.store.path, writer.crawl_id)
+        key, state = self.crawler.spider.name, self.state
+        if state.path != ":memory:":
+            self.lock = SiteLock(state.path, key)
+            if not self.lock.acquire():
+                self.stats.set_value("crawl/outcome", "locked")
+                self.stats.set_value("crawl/locked_by", self.lock.holder)
+                logger.warning("%s: another crawl (pid %s) holds %s; nothing to do", key, self.lock.holder or "?",
+                               self.lock.path)
+                self.lock = None
+                raise CloseSpider("locked")  # before any request; no crawl row: this run did nothing
+            if self.lock.stale_pid:
+                self.stats.set_value("refresh/lock/stale_pid", self.lock.stale_pid)
+                logger.warning("%s: taken over a stale lock from pid %d", key, self.lock.stale_pid)
+        state.store.sync_sites(default_registry())
+        interrupted = state.store.interrupt_running(key)
+        if interrupted:
+            self.stats.set_value("refresh/interrupted_crawls", interrupted)
+            logger.warning("%s: %d earlier crawl(s) never finished; marked interrupted", key, interrupted)
+        state.crawl_id = state.store.start_crawl(key)
+        self.stats.set_value("crawl/id", state.crawl_id)
+        self.started = True
+        logger.info("storing articles in %s (crawl %s)", state.store.path, state.crawl_id)
 
     def process_item(self, item: Article, spider=None):
-        writer = store_for(self.crawler)
-        writer.add(item)
+        self.state.add(item)
         self.stats.inc_value("articles/stored")
         return item
 
+    def item_dropped(self, item, response, exception, spider=None):
+        # "reason: url" (pipelines.validate, pipelines.dedupe): the reason is what the record keeps.
+        self.state.dropped(item, str(exception).partition(":")[0].strip() or "dropped")
+
     def close_spider(self, spider=None):
-        store_for(self.crawler).flush()
+        self.state.flush()
 
     def spider_closed(self, spider, reason):
-        writer = store_for(self.crawler)
-        writer.flush()
-        stats = self.stats.get_stats()
-        reasons = {k[len(DROP_PREFIX):]: v for k, v in stats.items() if k.startswith(DROP_PREFIX)}
-        finish = reason
-        errors = stats.get("log_count/ERROR", 0) + stats.get("spider_exceptions/count", 0)
-        counts = {
-            "requests": stats.get("downloader/request_count", 0),
-            "article_requests": stats.get("requests/article", 0),
-            "articles_new": writer.new,
-            "articles_updated": writer.updated,
-            "articles_duplicate": stats.get("articles/duplicate/url", 0) + stats.get("articles/duplicate/content", 0),
-            "articles_dropped": stats.get("articles/dropped", 0),
-            "errors": errors,
-            "bytes": stats.get("downloader/response_bytes", 0),
-            "drop_reasons": json.dumps(reasons, sort_keys=True),
-        }
-        outcome = "ok" if finish == "finished" and not errors else ("failed" if finish != "finished" else "errors")
-        writer.store.finish_crawl(writer.crawl_id, outcome, counts, stats)
-        writer.store.close()
-        self.crawler._news_store = None
+        try:
+            if self.started:
+                self.state.flush()
+                stats = self.stats.get_stats()
+                outcome = crawl_outcome(reason, crawl_errors(stats))
+                self.stats.set_value("crawl/outcome", outcome)
+                self.state.store.finish_crawl(self.state.crawl_id, outcome, crawl_counts(stats), stats)
+        finally:
+            self.state.close()
+            if self.lock:
+                self.lock.release()

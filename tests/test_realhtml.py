@@ -40,7 +40,127 @@ CORE_PAGES = [
         10,
         0,
     ),
+    # F4: the lede in div.detail-desc, the credit line in p.author; the visible date "30/06/2023 - 14:50" gets its
+    # seconds from JSON-LD (same minute).
+    (
+        "baoangiang.com.vn/article_a367201.html",
+        "Lý do không nên ngoáy tai thường xuyên",
+        "2023-06-30T14:50:06+07:00",
+        "Theo Vietnamnet",
+        ("Ngoáy tai dù bằng tăm bông hay", 123, "d89edb57ca25906f"),
+        ("Nếu bạn cảm thấy sưng đau, ngứ", 150, "f25a796dadb1f5b8"),
+        8,
+        0,
+    ),
+    # F2 (OneCMS): byline, date and lede in the sc-longform-header; seconds from article:published_time.
+    (
+        "baodanang.vn/article_3318952.html",
+        "Hơn 3,75 tỷ đồng hỗ trợ bảo hiểm y tế cho đồng bào dân tộc thiểu số",
+        "2026-01-08T10:02:01+07:00",
+        "MAI QUẾ",
+        ("ĐNO - HĐND thành phố vừa ban h", 192, "307a9648a1a17ad8"),
+        ("Dự kiến kinh phí thực hiện chí", 217, "a8683079bb4a2820"),
+        4,
+        0,
+    ),
+    # F2: the byline printed twice (header and a right-aligned <b> after the body), an image without caption.
+    (
+        "baohaiphong.vn/article_457674.html",
+        "151 mẫu của các trường hợp liên quan đến chuyên gia Ấn Độ có kết quả xét nghiệm âm tính với virus SARS-CoV-2",
+        "2021-05-05T15:28:00+07:00",
+        "Tin: Tường Minh - Ảnh: Đỗ Hiền",
+        ("(HPĐT)- Theo thông tin của Sở ", 306, "042be061c6b836f6"),
+        ("Ngành Y tế thực hiện phun khử ", 402, "082ddce172d74bdc"),
+        2,
+        0,
+    ),
+    # F2 with article.entry, figcaptions, bold numbered subheadings (paragraphs, not the lede), and after the
+    # body a source box and a reaction widget.
+    (
+        "baonghean.vn/article_10264116.html",
+        "Những thực phẩm giàu chất xơ prebiotic có lợi cho sức khỏe đường ruột",
+        "2023-11-21T09:28:56+07:00",
+        "Thu Phương",
+        ("Nhiều người nhận thức được vai", 291, "0e48105e308f611d"),
+        ("Một số nguồn prebiotic bổ sung", 339, "820eebb6f46eaf45"),
+        19,
+        2,
+    ),
+    # F5: a stray </html> right after <html>; the body an embedded HTML document after a truncated div.sapo.
+    (
+        "baotayninh.vn/article_88701.html",
+        "Với biến chủng Omicron, nguyên tắc phòng bệnh chính vẫn là 5K và vaccine",
+        "2021-12-01T11:51:00+07:00",
+        "Tạ Nguyên/Báo Tin tức",
+        ("Theo các chuyên gia, hiện chưa", 174, "4784cf2e81c25ce1"),
+        ("Bộ Y tế cũng đã chỉ đạo hệ thố", 360, "0cb36e75e8985378"),
+        12,
+        1,
+    ),
+    # F2: the title printed in two spans.
+    (
+        "hanoimoi.vn/article_731520.html",
+        "Phường Hai Bà Trưng: Mong sớm đưa khu “đất vàng” 94 phố Lò Đúc vào sử dụng",
+        "2026-01-28T06:52:01+07:00",
+        "Thanh Bình",
+        ("Mặc dù nằm ở vị trí đắc địa bậ", 338, "d32dbada15adbc86"),
+        ("Thực tế cho thấy, việc khu đất", 383, "32a576cb76f8f587"),
+        6,
+        1,
+    ),
+    # Báo Phú Yên archive (VNPT CMS, own selectors): an embedded <html> body of Word MsoNoSpacing paragraphs; the
+    # reader's question is the lede (printed apart and again first in the body); no metadata date; the byline is
+    # the right-aligned bold last paragraph (p.author holds the placeholder "Bút danh").
+    (
+        "phuyen.baodaklak.vn/article_112869.html",
+        "Thiếu máu",
+        "2014-03-31T13:00:00+07:00",
+        "BS ĐOÀN VĂN HẢI",
+        ("Hỏi: Tôi thường bị mệt mỏi, ch", 224, "8a7f44ca83c0e2a5"),
+        ("Như vậy khi nghĩ đến bệnh thiế", 260, "9ae86fb3a9ef80ef"),
+        8,
+        1,
+    ),
 ]
+
+# file -> (first body paragraph after the lede, captions in page order, category), read off the pages by hand.
+BODY_DETAIL = {
+    "baocantho.com.vn/article_a196670.html": (
+        ("Ông Trương Cảnh Tuyên, Phó Bí ", 212, "9547c677d990ace5"),
+        [("Chủ tịch UBND TP Cần Thơ Trươn", 95, "96e23cdae888e1a6")],
+        "Cần Thơ",
+    ),
+    "baolaocai.vn/article_post404649.html": (
+        ("Từ nhiệm vụ chuyên môn quân sự", 292, "6ed91cdc983faebb"), [], "Review Lào Cai"
+    ),
+    "baoangiang.com.vn/article_a367201.html": (
+        ("Tôi hay có thói quen ngoáy tai", 212, "e39434fc1fb284c2"), [], "Bác sĩ của bạn"
+    ),
+    "baodanang.vn/article_3318952.html": (("Theo đó, thành phố kéo dài thờ", 284, "d15528b655290880"), [], "Y tế"),
+    "baohaiphong.vn/article_457674.html": (
+        ("Trong đó có 45 mẫu của nhân vi", 450, "bac961931a37d47e"), [], "Y tế - Sức khỏe"
+    ),
+    "baonghean.vn/article_10264116.html": (
+        ("1. Prebiotic là gì?", 19, "d64c27b2d7b2cfed"),
+        [("Thực phẩm giàu chất xơ giúp nu", 77, "807ffbdaf44c150b"), ("Hành, tỏi chứa prebiotic tự nh", 34, "dc9222aba6571027")],
+        "Sức khỏe",
+    ),
+    "baotayninh.vn/article_88701.html": (
+        ("Cần có phương án dự phòng", 25, "36f83ab6e3796610"),
+        [("Biện pháp phòng dịch quan trọn", 97, "1185d7de290d540b")],
+        "Y tế sức khỏe",
+    ),
+    "hanoimoi.vn/article_731520.html": (
+        ("Theo ghi nhận thực tế, toàn bộ", 513, "d722ddffe2d9c67b"),
+        [("Khu đất tại số 94 phố Lò Đúc (", 76, "afdb1c17e32cb74c")],
+        "Chống lãng phí",
+    ),
+    "phuyen.baodaklak.vn/article_112869.html": (
+        ("Nguyễn Thị Kim Oanh", 19, "9dcc793ede5a2536"),
+        [("Ảnh minh họa: Internet", 22, "d4d95e57fe281740")],
+        "Sức khỏe",
+    ),
+}
 
 
 def page_url(path: Path) -> str:
@@ -82,3 +202,69 @@ def test_alt_and_title_attributes_never_become_text():
     # img@title repeats the article title on this CMS; it must not show up as a caption or paragraph.
     assert art.title not in [b.text for b in art.blocks]
     assert art.images and art.images[0].caption == art.captions[0]
+
+
+@pytest.mark.realhtml
+@pytest.mark.parametrize("rel", sorted(BODY_DETAIL), ids=[r.split("/")[0] for r in sorted(BODY_DETAIL)])
+def test_real_page_body_in_order(rel):
+    """Family path: the body opens with the right paragraph, each caption once in page order, the category;
+    the generic path alone finds the same title, date, lede and body blocks."""
+    first, captions, category = BODY_DETAIL[rel]
+    path = require_shared(REALHTML / rel)
+    art = extract(page_url(path), path.read_bytes())
+    assert pinned(art.paragraphs[0]) == first
+    assert [pinned(c) for c in art.captions] == captions
+    assert art.category == category
+    assert art.author not in art.paragraphs and art.sapo not in art.paragraphs
+    generic = extract(page_url(path), path.read_bytes(), use_families=False)
+    assert (generic.title, generic.published_at, generic.sapo) == (art.title, art.published_at, art.sapo)
+    assert [(b.kind, b.text) for b in generic.blocks] == [(b.kind, b.text) for b in art.blocks]
+
+
+@pytest.mark.realhtml
+def test_archive_page_of_an_absorbed_paper_keeps_its_canonical_mapping():
+    # Saved from phuyen.baodaklak.vn; its og:url is on the legacy baophuyen.vn domain.
+    path = require_shared(REALHTML / "phuyen.baodaklak.vn/article_112869.html")
+    assert page_url(path) == "https://baophuyen.vn/95/112869/thieu-mau/"
+    for url in (page_url(path), "https://phuyen.baodaklak.vn/95/112869/thieu-mau/"):
+        art = extract(url, path.read_bytes())
+        assert art.site == "baophuyen"
+        assert art.canonical_url == "https://phuyen.baodaklak.vn/95/112869/thieu-mau/"
+
+
+@pytest.mark.realhtml
+def test_premature_document_end_tag_does_not_empty_the_page():
+    # baotayninh.vn prints "<html …>\n\n</html>" before <head>; libxml2 alone would see an empty document.
+    path = require_shared(REALHTML / "baotayninh.vn/article_88701.html")
+    assert path.read_text(encoding="utf-8").split("<head>")[0].count("</html>") == 1
+    art = extract(page_url(path), path.read_bytes())
+    assert art.page_kind == "article" and art.field_sources["body"] == "family:F5"
+    assert art.images and art.images[0].caption == art.captions[0]
+
+
+PAPER_OF = {
+    "baoangiang.com.vn/article_a367201.html": ("baoangiang", "F4"),
+    "baocantho.com.vn/article_a196670.html": ("baocantho", "F4"),
+    "baodanang.vn/article_3318952.html": ("baodanang", "F2"),
+    "baohaiphong.vn/article_457674.html": ("baohaiphong", "F2"),
+    "baolaocai.vn/article_post404649.html": ("baolaocai", "F1"),
+    "baonghean.vn/article_10264116.html": ("baonghean", "F2"),
+    "baotayninh.vn/article_88701.html": ("baotayninh", "F5"),
+    "hanoimoi.vn/article_731520.html": ("hanoimoi", "F2"),
+    "phuyen.baodaklak.vn/article_112869.html": ("baophuyen", "own"),
+}
+
+
+@pytest.mark.realhtml
+@pytest.mark.parametrize("rel", sorted(PAPER_OF), ids=[r.split("/")[0] for r in sorted(PAPER_OF)])
+def test_real_page_belongs_to_its_registry_entry(rel):
+    """Every saved real page is claimed by its paper, whose article_pattern matches the page's own canonical URL."""
+    from crawler.registry import default_registry
+
+    key, family = PAPER_OF[rel]
+    path = require_shared(REALHTML / rel)
+    site = default_registry().for_url(page_url(path))
+    assert (site.key, site.family) == (key, family)
+    assert site.is_article_url(page_url(path))
+    art = extract(page_url(path), path.read_bytes())
+    assert site.is_article_url(art.canonical_url) and art.canonical_url.startswith(f"https://{site.domain}/")

@@ -14,7 +14,14 @@ from crawler.canonical import canonical_url
 from crawler.dates import parse_any
 from crawler.extract.blocks import RawBlock, body_blocks, select_all
 from crawler.extract.families import FamilySpec, family_spec
-from crawler.extract.generic import generic_date, generic_sapo, generic_title, locate_body
+from crawler.extract.generic import (
+    generic_author,
+    generic_date,
+    generic_sapo,
+    generic_title,
+    header_nodes,
+    locate_body,
+)
 from crawler.extract.metadata import read_metadata
 from crawler.extract.page import Page, decode_html
 from crawler.normalize import byline_of, clean_text, is_related_heading, unescape_entities
@@ -68,6 +75,16 @@ class _Fields:
                 return values, source
         return [], ""
 
+    def empty_container(self, field: str) -> str:
+        """The source of a list selector (`.topics a`) whose container is on the page but holds no link: the
+        page says the list is empty (then its site-wide meta keywords are not the article's tags)."""
+        for css, source in self.candidates(field):
+            container, _, last = css.rpartition(" ")
+            container = container.rstrip(" >")
+            if container and last.split(".")[0].split("[")[0] == "a" and self.page.sel.css(container):
+                return source
+        return ""
+
     def element(self, field: str):
         for css, source in self.candidates(field):
             for node in self.page.sel.css(css):
@@ -94,15 +111,20 @@ def _take_byline(blocks: list[RawBlock]) -> str:
         b = blocks[i]
         if b.kind != PARAGRAPH:
             continue
-        if byline_of(b.text, emphasized=b.bold or b.right):
+        if byline_of(b.text, emphasized=b.bold or b.right) or (b.byline_class and len(b.text) <= 80):
             del blocks[i]
             return b.text
         break
     return ""
 
 
-def _take_lede(blocks: list[RawBlock]) -> str:
-    if blocks and blocks[0].kind == PARAGRAPH and (blocks[0].bold or _DATELINE.match(blocks[0].text)):
+def _take_lede(blocks: list[RawBlock], description: str = "") -> str:
+    """The first body paragraph when it is printed as the lede: whole bold (and longer than a subheading),
+    tagged with a dateline, or exactly the page's description (the CMS's lede field)."""
+    if not blocks or blocks[0].kind != PARAGRAPH:
+        return ""
+    first = blocks[0]
+    if (first.bold and len(first.text) >= 60) or _DATELINE.match(first.text) or first.text == description:
         return blocks.pop(0).text
     return ""
 
@@ -160,9 +182,14 @@ def extract(
     if raw_date:
         published = parse_any(raw_date)
         src["published_at"] = date_source if published else ""
-    if published is None or not published.has_time:
+    if published is None or not published.has_time or published.value.second == 0:
+        # Metadata completes a visible date: its time of day, or its seconds when both say the same minute.
         fallback, fb_source = generic_date(page, meta, meta.published, art.title)
-        if fallback and (published is None or fallback.value.date() == published.value.date()):
+        if fallback and published is not None and published.has_time:
+            same_minute = fallback.has_time and fallback.value.replace(second=0) == published.value
+            if same_minute and fallback.value.second:
+                published, src["published_at"] = fallback, f"{date_source}+{fb_source}"
+        elif fallback and (published is None or fallback.value.date() == published.value.date()):
             published, src["published_at"] = fallback, fb_source if published is None else f"{date_source}+{fb_source}"
     art.published_at = published.iso() if published else ""
     modified, _ = generic_date(page, meta, meta.modified, art.title) if meta.modified else (None, "")
@@ -170,8 +197,10 @@ def extract(
 
     # Body
     body_el, src["body"] = fields.element("body")
+    header: list = []
     if body_el is None:
         body_el, src["body"] = locate_body(page), "generic"
+        header = header_nodes(body_el, page, art.title) if body_el is not None else []
     raw_blocks, images = [], []
     if body_el is not None:
         raw_blocks, images = body_blocks(
@@ -180,6 +209,7 @@ def extract(
             drop=spec.drop if spec else (),
             captions=spec.captions if spec else (),
             right_marks=(*(spec.right_marks if spec else ()), *page.emphasis_classes),
+            drop_nodes=header,
         )
     raw_blocks = _dedupe_adjacent([b for b in raw_blocks if not is_related_heading(b.text)])
 
@@ -191,11 +221,19 @@ def extract(
     else:
         art.author = _take_byline(raw_blocks)
         src["author"] = f"{src['body']}/byline" if art.author else ""
+    if not art.author and spec is None:
+        art.author = generic_author(page, art.title)
+        src["author"] = "generic:header" if art.author else ""
 
-    # Lede
+    # Lede: the family's element; else, without a family, a lede-classed element printing the description
+    # (stronger evidence than a bold first paragraph, which may be a subheading); else the body's first
+    # paragraph when printed as a lede; else the lede-classed element after all.
     art.sapo, src["sapo"] = fields.text("sapo")
+    if not art.sapo and spec is None:
+        art.sapo = generic_sapo(page, meta)
+        src["sapo"] = "generic" if art.sapo else ""
     if not art.sapo and (spec is None or spec.lede_in_body):
-        art.sapo = _take_lede(raw_blocks)
+        art.sapo = _take_lede(raw_blocks, meta.description)
         src["sapo"] = "body:lede" if art.sapo else ""
     if not art.sapo:
         art.sapo = generic_sapo(page, meta)
@@ -203,11 +241,13 @@ def extract(
     if art.sapo and raw_blocks and raw_blocks[0].text == art.sapo:
         raw_blocks.pop(0)
 
-    # A generic body region may hold the page's own header lines: title, category, date.
-    header = {art.title, art.sapo, art.category}
+    # A generic body region may hold the page's own header lines: title, category, date, and a machine copy of
+    # the lede run on into the body (baotayninh prints one, cut mid-word, above the real lede).
+    header_lines = {art.title, art.sapo, art.category}
     art.blocks = [
         Block(b.kind, b.text) for b in raw_blocks
-        if b.text not in header and not (len(b.text) < 40 and _DATE_ONLY.match(b.text))
+        if b.text not in header_lines and not (len(b.text) < 40 and _DATE_ONLY.match(b.text))
+        and not (len(art.sapo) >= 60 and b.text.startswith(art.sapo))
     ]
     art.images = images
 
@@ -215,7 +255,9 @@ def extract(
     if not art.category and meta.section:
         art.category, src["category"] = meta.section, "meta"
     art.tags, src["tags"] = fields.texts("tags")
-    if not art.tags and (meta.tags or meta.keywords):
+    if not art.tags:
+        src["tags"] = fields.empty_container("tags")
+    if not art.tags and not src["tags"] and (meta.tags or meta.keywords):
         art.tags, src["tags"] = list(dict.fromkeys(meta.tags or meta.keywords)), "meta"
 
     # Canonical URL: the page's own canonical link when it names the same paper's article.

@@ -30,11 +30,15 @@ COMMON_DROP = (
     "[class*=advert]", "[class*=banner]", ".rennab", "[id^=sdaWeb_]", ".sda_middle", "[class^=AMN_]",
     "[class*=print]", "[class*=comment]", ".tags", ".tag", "[class*=audio]", "[class*=player]",
 )
-COMMON_CAPTIONS = ("figcaption", "td.desc", ".caption", ".image-caption", ".PhotoCMS_Caption", ".imgcaption")
+COMMON_CAPTIONS = (
+    "figcaption", "td.desc", ".caption", ".image-caption", ".PhotoCMS_Caption", ".imgcaption", ".wp-caption-text",
+)
 _RIGHT = re.compile(r"text-align\s*:\s*right", re.I)
 _CENTER = re.compile(r"text-align\s*:\s*center", re.I)
 _BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
 _IMG_ATTRS = ("data-src", "data-original", "data-lazy-src", "src")
+# Class names of byline holders inside a body (`div.author` on baotayninh, `p.author` on baoangiang).
+_BYLINE_CLASS = re.compile(r"^(?:author|byline|pseudonym|tac-?gia)(?:[-_]?name)?$", re.I)
 
 
 @dataclass
@@ -46,6 +50,7 @@ class RawBlock:
     right: bool = False
     centered: bool = False
     after_image: bool = False
+    byline_class: bool = False  # inside an element whose class names it a byline (`div.author`)
 
 
 @cache
@@ -93,16 +98,18 @@ class _Walker:
         self.ctx: list[_Element] = [root]
         self.after_image = False
 
-    def _layout(self) -> tuple[bool, bool]:
-        right = centered = False
+    def _layout(self) -> tuple[bool, bool, bool]:
+        right = centered = byline = False
         for el in reversed(self.ctx):
+            if el is not self.root and any(_BYLINE_CLASS.match(c) for c in (el.get("class") or "").split()):
+                byline = True
             style = el.get("style") or ""
             align = (el.get("align") or "").lower()
             if el in self.right_marks or _RIGHT.search(style) or align == "right":
                 right = True
             if _CENTER.search(style) or align == "center" or el.tag == "center":
                 centered = True
-        return right, centered
+        return right, centered, byline
 
     def flush(self) -> None:
         if not self.buf:
@@ -112,10 +119,10 @@ class _Walker:
         self.buf = []
         if not text:
             return
-        right, centered = self._layout()
+        right, centered, byline = self._layout()
         bold = all(b for b, _ in visible)
         italic = all(i for _, i in visible)
-        block = RawBlock(PARAGRAPH, text, bold, italic, right, centered, self.after_image)
+        block = RawBlock(PARAGRAPH, text, bold, italic, right, centered, self.after_image, byline)
         # A short centred or italic line right under an image is its caption (baocantho prints them so).
         if self.after_image and (centered or italic) and len(text) < 400:
             block.kind = CAPTION
@@ -177,9 +184,10 @@ def body_blocks(
     drop=(),
     captions=(),
     right_marks=(),
+    drop_nodes=(),
 ) -> tuple[list[RawBlock], list[Image]]:
-    """Blocks and images of one body element, in page order."""
-    dropped = select_all(root, (*COMMON_DROP, *drop)) | _related_boxes(root)
+    """Blocks and images of one body element, in page order (`drop_nodes`: elements left out as well)."""
+    dropped = select_all(root, (*COMMON_DROP, *drop)) | _related_boxes(root) | set(drop_nodes)
     walker = _Walker(
         root,
         base_url,

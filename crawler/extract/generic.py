@@ -10,7 +10,8 @@ lacks (JSON-LD `datePublished: "2026-01-08"`).
 from __future__ import annotations
 
 import re
-from collections import Counter
+import unicodedata
+from collections import defaultdict
 
 import trafilatura
 from lxml import etree
@@ -21,9 +22,8 @@ from crawler.extract.metadata import Metadata
 from crawler.extract.page import Page
 from crawler.normalize import clean_text, clean_title
 
-_DATE_HOLDERS = (
-    "//*[contains(@class,'date') or contains(@class,'time') or contains(@id,'date') or contains(@class,'pubdate')]"
-)
+_DATE_TEST = "contains(@class,'date') or contains(@class,'time') or contains(@id,'date') or contains(@class,'pubdate')"
+_DATE_HOLDERS = f"//*[{_DATE_TEST}]"
 _TRAFILATURA_OPTIONS = dict(
     output_format="xml", include_comments=False, include_tables=False, include_images=False,
     include_formatting=False, with_metadata=False, deduplicate=False,
@@ -31,7 +31,8 @@ _TRAFILATURA_OPTIONS = dict(
 
 
 def generic_title(page: Page, meta: Metadata) -> str:
-    h1s = [clean_text("".join(h.root.itertext())) for h in page.sel.css("h1")]
+    # Parts of a title printed in several spans (hanoimoi: "Phường X:" + "Mong sớm…") are words apart.
+    h1s = [clean_text(" ".join(h.root.itertext())) for h in page.sel.css("h1")]
     h1s = [h for h in h1s if len(h) > 10]
     if meta.title:
         # Prefer the <h1> that the og:title starts with (og:title may carry a site suffix).
@@ -59,12 +60,10 @@ def generic_date(
     if best[0] is not None and best[0].has_time:
         return best
     if best[0] is not None:
-        scope = page.sel.root
+        holders = page.sel.root.xpath(_DATE_HOLDERS)[:40]
     else:
-        scope = _header_of(page, title)
-        if scope is None:
-            return best
-    for node in scope.xpath("." + _DATE_HOLDERS)[:40]:
+        holders = _header_date_holders(page, title)
+    for node in holders:
         raw = clean_text(" ".join(node.itertext()))
         if not raw or len(raw) > 80:
             continue
@@ -74,23 +73,65 @@ def generic_date(
     return best
 
 
-def _header_of(page: Page, title: str):
-    """The few levels of markup around the article's <h1>, where its own date is printed."""
+def _title_h1(page: Page, title: str):
     for h1 in page.sel.root.iter("h1"):
         if title and clean_text(" ".join(h1.itertext())) == title:
-            node = h1
-            for _ in range(2):
-                if node.getparent() is not None:
-                    node = node.getparent()
-            return node
+            return h1
     return None
+
+
+def _header_date_holders(page: Page, title: str) -> list:
+    """Date holders of the article's own header: those within two levels around its <h1>, then those printed
+    before it, nearest first, within four more levels (a header bar above a title block, phuyen.baodaklak).
+    Dates after the title further away belong to related-article lists."""
+    h1 = _title_h1(page, title)
+    if h1 is None:
+        return []
+    ancestors = [a for a in h1.iterancestors()][:6]
+    if len(ancestors) < 2:
+        return []
+    found = list(ancestors[1].xpath("." + _DATE_HOLDERS)[:40])
+    preceding = [el for el in h1.xpath(f"preceding::*[{_DATE_TEST}]") if el not in found]
+    for scope in ancestors[2:]:
+        inside = [el for el in preceding if any(a is scope for a in el.iterancestors())]
+        found += [el for el in reversed(inside) if el not in found][:40]
+    return found
+
+
+_AUTHOR_HOLDERS = ".//*[contains(@class,'author') or contains(@class,'byline')]"
+
+
+def generic_author(page: Page, title: str) -> str:
+    """A byline printed in the article's header, next to its <h1> (`span.sc-longform-header-author`)."""
+    h1 = _title_h1(page, title)
+    ancestors = list(h1.iterancestors())[:2] if h1 is not None else []
+    for node in ancestors[-1].xpath(_AUTHOR_HOLDERS)[:5] if ancestors else []:
+        text = clean_text(" ".join(node.itertext()))
+        if 2 <= len(text) <= 80 and parse_any(text) is None:
+            return text
+    return ""
+
+
+def header_nodes(body: _Element, page: Page, title: str) -> list[_Element]:
+    """When a located body also holds the article's <h1>, its header (category, title, byline and date line,
+    lede) is the body's child that holds the <h1>, and what precedes it: they are not body text."""
+    h1 = _title_h1(page, title)
+    if h1 is None:
+        return []
+    node = h1
+    while node is not None and node.getparent() is not body:
+        node = node.getparent()
+    if node is None:
+        return []  # the <h1> is outside the body
+    return [node, *node.itersiblings(preceding=True)]
 
 
 _WS = re.compile(r"\s+")
 
 
 def _key(text: str) -> str:
-    return _WS.sub(" ", text).strip()[:60]
+    # NFC: trafilatura's output is composed even where the page's text is decomposed (NFD).
+    return unicodedata.normalize("NFC", _WS.sub(" ", text).strip())[:60]
 
 
 def locate_body(page: Page) -> _Element | None:
@@ -99,7 +140,7 @@ def locate_body(page: Page) -> _Element | None:
     Trafilatura returns text, not nodes; the element is the lowest ancestor shared by most of the
     DOM paragraphs whose text starts like trafilatura's paragraphs.
     """
-    xml = trafilatura.extract(page.html, url=page.url, **_TRAFILATURA_OPTIONS)
+    xml = trafilatura.extract(page.markup, url=page.url, **_TRAFILATURA_OPTIONS)
     if not xml:
         return None
     doc = etree.fromstring(xml.encode("utf-8"))
@@ -108,28 +149,26 @@ def locate_body(page: Page) -> _Element | None:
         return None
     root = page.sel.root
     hits = [
-        el for el in root.iter("p", "div", "td", "li")
-        if (t := (el.text or "").strip() or "".join(el.itertext()).strip()) and _key(t) in wanted
+        (el, key) for el in root.iter("p", "div", "td", "li")
+        if (t := (el.text or "").strip() or "".join(el.itertext()).strip()) and (key := _key(t)) in wanted
     ]
     if not hits:
         return None
-    # Count, for each ancestor, how many hits it holds; take the deepest one holding most of them.
-    counts: Counter = Counter()
+    # For each ancestor, the distinct paragraphs it holds; take the deepest one holding most of them. Distinct,
+    # so that a paragraph printed twice (a lede repeated in a side column) does not pull the body outwards.
+    held: dict = defaultdict(set)
     depth: dict = {}
-    for el in hits:
-        node = el.getparent()
-        chain = []
-        while node is not None:
-            chain.append(node)
-            node = node.getparent()
+    for el, key in hits:
+        chain = list(el.iterancestors())
         for i, anc in enumerate(chain):
-            counts[anc] += 1
+            held[anc].add(key)
             depth[anc] = len(chain) - i
-    need = max(1, int(len(hits) * 0.8))
-    candidates = [a for a, c in counts.items() if c >= need]
+    need = max(1, int(len({key for _, key in hits}) * 0.8))
+    candidates = [a for a, keys in held.items() if len(keys) >= need]
     return max(candidates, key=lambda a: depth[a]) if candidates else None
 
 
+_SENTENCE_END = re.compile(r"[.!?…:;)\]\"'”»]$")
 _LEDE_HOLDERS = (
     "//*[contains(@class,'sapo') or contains(@class,'desc') or contains(@class,'lead') or "
     "contains(@class,'summary') or contains(@class,'intro') or contains(@class,'chapeau')]"
@@ -141,8 +180,16 @@ def generic_sapo(page: Page, meta: Metadata) -> str:
     page's description (so the description is shown on the page, not only in metadata)."""
     if not meta.description:
         return ""
+    found = []
     for node in page.sel.xpath(_LEDE_HOLDERS)[:30]:
         text = clean_text(" ".join(node.root.itertext()))
         if text and (text == meta.description or (len(text) > 60 and meta.description.startswith(text[:60]))):
-            return text
+            found.append(text)
+    # A holder cut mid-word is a machine copy of the description (baotayninh prints one before the real lede).
+    if found:
+        return next((t for t in found if _SENTENCE_END.search(t)), found[0])
+    # Else a paragraph of any class printing exactly the description (phuyen.baodaklak: `p.reply`).
+    for node in page.sel.root.iter("p", "h2", "h3", "h4"):
+        if clean_text(" ".join(node.itertext())) == meta.description:
+            return meta.description
     return ""

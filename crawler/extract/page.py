@@ -31,6 +31,21 @@ def decode_html(body: bytes | str, declared_encoding: str | None = None) -> str:
     return dammit.unicode_markup if dammit.unicode_markup is not None else body.decode("utf-8", "replace")
 
 
+# End tags of the document element that some CMSs print too early: `<html …></html><head>…` (baotayninh.vn), or
+# after an article body that is itself a whole HTML document. libxml2 ends the document at a premature `</html>`
+# and puts everything after it in a second root that the CSS selectors never see; it needs none of them.
+_DOCUMENT_END = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
+_TRAILER = re.compile(r"(?:\s|<!--.*?-->|</(?:html|body)\s*>)*", re.IGNORECASE | re.DOTALL)
+
+
+def _without_document_ends(html: str) -> str:
+    """The page without its `</html>`/`</body>` tags when one of them comes before more markup."""
+    first = _DOCUMENT_END.search(html)
+    if first is None or _TRAILER.fullmatch(html, first.start()):
+        return html  # the usual page: the end tags close it
+    return _DOCUMENT_END.sub("", html)
+
+
 _CSS_RULE = re.compile(r"([^{}]{1,200})\{([^}]{0,500})\}")
 _CLASS_NAME = re.compile(r"^\s*\.([A-Za-z][\w-]{0,40})\s*$", re.M)
 _EMPHASIS = re.compile(r"text-align\s*:\s*right|font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
@@ -42,9 +57,14 @@ class Page:
     html: str
 
     @cached_property
+    def markup(self) -> str:
+        """The HTML as every parser of the page reads it (premature document end tags removed)."""
+        return _without_document_ends(self.html) if self.html else "<html></html>"
+
+    @cached_property
     def sel(self) -> Selector:
         # parsel parses with lxml's HTML parser; huge_tree so that very long pages still parse.
-        return Selector(text=self.html or "<html></html>", base_url=self.url, huge_tree=True)
+        return Selector(text=self.markup, base_url=self.url, huge_tree=True)
 
     @cached_property
     def base_url(self) -> str:
