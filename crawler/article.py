@@ -15,7 +15,7 @@ CAPTION = "caption"
 
 # Page kinds; everything but ARTICLE is dropped by the validation pipeline with a counted reason.
 ARTICLE = "article"
-NON_ARTICLE_KINDS = ("video", "photo", "listing", "error", "empty")
+NON_ARTICLE_KINDS = ("video", "photo", "listing", "error", "empty", "challenge")
 
 
 @dataclass

@@ -58,7 +58,15 @@ def _clean(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).translate(_INVISIBLE).split())
 
 
+def _in_years(p: ParsedDate | None) -> ParsedDate | None:
+    # News dates only: outside 1990..2100 a "date" is junk, and before 1911 the zone database gives
+    # Asia/Ho_Chi_Minh a local-mean-time offset (+07:06:30) that no ISO round trip survives.
+    return p if p is not None and MIN_YEAR <= p.value.year <= MAX_YEAR else None
+
+
 def _build(y, mo, d, h=None, mi=0, s=0, sign=None, oh=None, om=None) -> ParsedDate | None:
+    if not MIN_YEAR <= int(y) <= MAX_YEAR:
+        return None
     try:
         if h is None:
             return ParsedDate(datetime(int(y), int(mo), int(d), tzinfo=VN), False)
@@ -66,7 +74,7 @@ def _build(y, mo, d, h=None, mi=0, s=0, sign=None, oh=None, om=None) -> ParsedDa
         dt = datetime(
             int(y), int(mo), int(d), int(h), int(mi), int(s or 0), tzinfo=timezone(off) if sign else VN
         )
-        return ParsedDate(dt.astimezone(VN), True)
+        return _in_years(ParsedDate(dt.astimezone(VN), True))
     except (ValueError, OverflowError):  # 31/02, hour 25, offset >= 24h, astimezone past year 9999
         return None
 
@@ -96,7 +104,7 @@ def parse_rfc822(text: str) -> ParsedDate | None:
         if not re.search(r"\d:\d\d", text):
             return _build(dt.year, dt.month, dt.day)
         # Naive (no zone, or "-0000") is taken as site-local VN time, as for ISO.
-        return ParsedDate(dt.replace(tzinfo=VN) if dt.tzinfo is None else dt.astimezone(VN), True)
+        return _in_years(ParsedDate(dt.replace(tzinfo=VN) if dt.tzinfo is None else dt.astimezone(VN), True))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
@@ -149,10 +157,12 @@ def parse_any(text: str) -> ParsedDate | None:
         data = _date_data_parser().get_date_data(_clean(text))
         if data.date_obj is None:
             return None
+        if not MIN_YEAR <= data.date_obj.year <= MAX_YEAR:
+            return None
         dt = data.date_obj.astimezone(VN)  # dateparser hands back a pytz zone
         if data.period != "time":
             return _build(dt.year, dt.month, dt.day)
-        return ParsedDate(dt.replace(microsecond=0), True)
+        return _in_years(ParsedDate(dt.replace(microsecond=0), True))
     except Exception:  # dateparser raises assorted errors on junk; a fallback must never crash a crawl
         return None
 

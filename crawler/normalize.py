@@ -10,8 +10,9 @@ import html
 import re
 import unicodedata
 
-# Spaces that HTML and CMS editors leave in text: NBSP, the U+2000 block, narrow/medium/ideographic.
-_ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\t\r\n\f\v]")
+# Spaces that HTML and CMS editors leave in text: NBSP, the U+2000 block, narrow/medium/ideographic,
+# and the Unicode line separators (U+2028/2029, NEL), which would split a block over two lines.
+_ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\t\r\n\f\v\u2028\u2029\x85]")
 # Invisible characters: zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad\u202a-\u202e]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -185,12 +185,14 @@ def test_in_range():
     assert in_range(parse_iso("2025-06-19"), now)
     assert not in_range(parse_iso("2025-06-20"), now)
     assert in_range(parse_iso("1990-01-01"), now)
-    assert not in_range(parse_iso("1989-12-31T23:59:59"), now)
+    assert not in_range(ParsedDate(datetime(1989, 12, 31, 23, 59, 59, tzinfo=VN), True), now)
+    assert parse_iso("1989-12-31T23:59:59") is None  # the parsers reject what in_range would
     assert in_range(parse_iso("1990-01-01T00:00:00+07:00"), now)
-    assert not in_range(parse_iso("1990-01-01T00:00:00+08:00"), now)
+    assert parse_iso("1990-01-01T00:00:00+08:00") is None  # 1989-12-31 23:00 in VN time
     assert in_range(parse_iso("2025-06-17T13:43:02"), datetime(2025, 6, 17, 12, 0))  # naive now = VN
     assert in_range(parse_iso("2020-01-01"))
-    assert not in_range(parse_iso("2999-01-01"))
+    assert not in_range(ParsedDate(datetime(2099, 1, 1, tzinfo=VN), False))
+    assert parse_iso("2999-01-01") is None
 
 
 def test_iso_formatting():

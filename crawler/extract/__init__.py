@@ -11,7 +11,7 @@ import re
 
 from crawler.article import ARTICLE, CAPTION, PARAGRAPH, Article, Block
 from crawler.canonical import canonical_url
-from crawler.dates import parse_any
+from crawler.dates import in_range, parse_any
 from crawler.extract.blocks import RawBlock, body_blocks, select_all
 from crawler.extract.families import FamilySpec, family_spec
 from crawler.extract.generic import (
@@ -30,6 +30,12 @@ from crawler.registry import Registry, Site, default_registry
 __all__ = ["ExtractionError", "extract"]
 
 _DATELINE = re.compile(r"^\([A-ZĐ][A-ZĐa-z.]{1,7}\)\s*[-–—]\s*")
+# Bot-challenge and anti-DDoS interstitials served with 200 in place of the page.
+_CHALLENGE = re.compile(
+    r"just a moment|checking your browser|cf-browser-verification|attention required|ddos protection|"
+    r"xác minh bạn không phải là robot|xác minh bạn là người|vui lòng bật javascript|captcha",
+    re.I,
+)
 _NOT_FOUND = re.compile(
     r"không tồn tại|đã bị xóa|đã bị xoá|không tìm thấy|trang bạn tìm|404|page not found|lỗi truy cập", re.I
 )
@@ -134,6 +140,10 @@ def _page_kind(art: Article, page: Page, site: Site | None, spec: FamilySpec | N
         return "listing"  # a section or home page of a known paper: no article URL, no article title
     if og_type.startswith("video"):
         return "video"
+    paragraphs_text = " ".join(b.text for b in art.blocks[:6])
+    if _CHALLENGE.search(f"{art.title} {page.sel.css('title::text').get() or ''} {paragraphs_text[:2000]}"):
+        if len([b for b in art.blocks if b.kind == PARAGRAPH]) < 4:
+            return "challenge"  # a bot check, not the article: the rerun fetches the page again
     paragraphs = [b for b in art.blocks if b.kind == PARAGRAPH]
     titles = f"{art.title} {page.sel.css('title::text').get() or ''}"
     if _NOT_FOUND.search(titles) and (not paragraphs or art.field_sources.get("body") == "generic"):
@@ -191,6 +201,8 @@ def extract(
                 published, src["published_at"] = fallback, f"{date_source}+{fb_source}"
         elif fallback and (published is None or fallback.value.date() == published.value.date()):
             published, src["published_at"] = fallback, fb_source if published is None else f"{date_source}+{fb_source}"
+    if published is not None and not in_range(published):
+        published, src["published_at"] = None, ""  # a future or pre-1990 date is a parsing accident
     art.published_at = published.iso() if published else ""
     modified, _ = generic_date(page, meta, meta.modified, art.title) if meta.modified else (None, "")
     art.modified_at = modified.iso() if modified and modified.has_time else ""

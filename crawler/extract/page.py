@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -13,22 +14,46 @@ from parsel import Selector
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
+def _usable(encoding: str) -> str | None:
+    """The codec's name when it can label an HTML page: known and ASCII-compatible. Browsers ignore
+    UTF-16/32 in <meta> and EBCDIC labels; trusting them turns a page into text without a '<'."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return None
+    if name.startswith(("utf-16", "utf-32")) or "<p>".encode(name, "ignore") != b"<p>":
+        return None
+    return name
+
+
 def decode_html(body: bytes | str, declared_encoding: str | None = None) -> str:
     """Bytes to text. Trust, in order: the HTTP header, the page's <meta charset>, then
-    UnicodeDammit's detection; legacy Vietnamese pages come as windows-1258 with or without a label."""
+    UnicodeDammit's detection; legacy Vietnamese pages come as windows-1258 with or without a label.
+
+    Bytes that are valid UTF-8 with non-ASCII characters are UTF-8 whatever a Latin-1 label says:
+    servers mislabel UTF-8 pages as iso-8859-1, and Vietnamese in a real single-byte encoding is
+    practically never valid UTF-8."""
     if isinstance(body, str):
         return body
     candidates = [e for e in (declared_encoding,) if e]
     match = _META_CHARSET.search(body[:4096])
     if match:
         candidates.append(match.group(1).decode("ascii", "ignore"))
-    for encoding in candidates:
+    for encoding in filter(None, map(_usable, candidates)):
+        if encoding in _SINGLE_BYTE_WESTERN and not body.isascii():
+            try:
+                return body.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
         try:
             return body.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
+        except UnicodeDecodeError:
             continue
     dammit = UnicodeDammit(body, ["utf-8", "windows-1258", "windows-1252"], is_html=True)
     return dammit.unicode_markup if dammit.unicode_markup is not None else body.decode("utf-8", "replace")
+
+
+_SINGLE_BYTE_WESTERN = {"latin_1", "iso8859-1", "cp1252", "iso8859-15", "ascii"}
 
 
 # End tags of the document element that some CMSs print too early: `<html …></html><head>…` (baotayninh.vn), or
