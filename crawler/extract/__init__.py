@@ -140,11 +140,10 @@ def _page_kind(art: Article, page: Page, site: Site | None, spec: FamilySpec | N
         return "listing"  # a section or home page of a known paper: no article URL, no article title
     if og_type.startswith("video"):
         return "video"
-    paragraphs_text = " ".join(b.text for b in art.blocks[:6])
-    if _CHALLENGE.search(f"{art.title} {page.sel.css('title::text').get() or ''} {paragraphs_text[:2000]}"):
-        if len([b for b in art.blocks if b.kind == PARAGRAPH]) < 4:
-            return "challenge"  # a bot check, not the article: the rerun fetches the page again
     paragraphs = [b for b in art.blocks if b.kind == PARAGRAPH]
+    head_text = " ".join(b.text for b in art.blocks[:6])[:2000]
+    if len(paragraphs) < 4 and _CHALLENGE.search(f"{art.title} {page.sel.css('title::text').get() or ''} {head_text}"):
+        return "challenge"  # a bot check, not the article: the rerun fetches the page again
     titles = f"{art.title} {page.sel.css('title::text').get() or ''}"
     if _NOT_FOUND.search(titles) and (not paragraphs or art.field_sources.get("body") == "generic"):
         return "error"  # a "not found" page served with 200: no family body, a not-found title
