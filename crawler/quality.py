@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from crawler.extract import extract
@@ -50,7 +51,13 @@ def _real_cases(shared: Path):
         if path.is_file():
             truth = {"title": row["title"], "date": row["published_at"], "author": row["author"],
                      "body": [row["first"], row["last"]]}
-            yield "real", row["url"], path.read_bytes(), truth, True
+            yield "real", _source_url(path), path.read_bytes(), truth, True
+
+
+def _source_url(path: Path) -> str:
+    """The page's original URL, from the note saved beside it in ../shared/realhtml."""
+    note = path.with_suffix(".source.txt").read_text(encoding="utf-8")
+    return re.search(r"original URL[^\n]*?(https?://\S+)", note).group(1)
 
 
 def _score(art, truth: dict, pinned: bool) -> dict[str, bool]:
@@ -100,17 +107,22 @@ def table(measured: dict) -> str:
     return "\n".join(lines)
 
 
-def run(update: bool = False) -> int:
+def raised(measured: dict, baseline: dict) -> dict:
+    """The new baseline: every figure the higher of measured and pinned (never lowered)."""
+    return {k: {f: max(v, baseline.get(k, {}).get(f, 0)) if f != "pages" else v for f, v in row.items()}
+            for k, row in measured.items()}
+
+
+def run(update: bool = False, baseline_path: Path = BASELINE) -> int:
     measured = measure()
     print(table(measured))
-    baseline = json.loads(BASELINE.read_text(encoding="utf-8")) if BASELINE.is_file() else {}
+    baseline = json.loads(baseline_path.read_text(encoding="utf-8")) if baseline_path.is_file() else {}
     drops = compare(measured, baseline)
     if update:
-        merged = {k: {f: max(v, baseline.get(k, {}).get(f, 0)) if f != "pages" else v for f, v in row.items()}
-                  for k, row in measured.items()}
-        BASELINE.parent.mkdir(exist_ok=True)
-        BASELINE.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"baseline written to {BASELINE} (figures only raised, never lowered)")
+        baseline_path.parent.mkdir(exist_ok=True)
+        baseline_path.write_text(json.dumps(raised(measured, baseline), indent=1, sort_keys=True) + "\n",
+                                 encoding="utf-8")
+        print(f"baseline written to {baseline_path} (figures only raised, never lowered)")
     for line in drops:
         print(f"DROP {line}")
     return 1 if drops and not update else 0

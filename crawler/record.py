@@ -35,7 +35,7 @@ def record(url: str, out_dir: Path, mirror: str = "") -> Path:
         raise ValueError(f"not an http(s) URL: {url}")
     body, charset = fetch(url, mirror)
     parts = urlsplit(url)
-    name = _SAFE.sub("-", parts.path.strip("/") or "index")[-120:] or "index"
+    name = re.sub(r"\.html?$", "", _SAFE.sub("-", parts.path.strip("/")))[-120:] or "index"
     folder = out_dir / _SAFE.sub("-", parts.hostname or "unknown")
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / f"{name}.html"

@@ -5,6 +5,7 @@ length and SHA-256 so that no real text is copied into this repository.
 """
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -18,109 +19,13 @@ def pinned(text: str) -> tuple[str, int, str]:
     return text[:30], len(text), hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-# file, title, published_at, author, (first paragraph: the lede), (last paragraph), paragraphs, captions
+# Expected values per page (file, title, published_at, author, first paragraph = the lede, last paragraph,
+# paragraph and caption counts, a note on what the page shows), shared with the quality gate.
+EXPECTED = json.loads((Path(__file__).with_name("realhtml_expected.json")).read_text(encoding="utf-8"))
 CORE_PAGES = [
-    (
-        "baocantho.com.vn/article_a196670.html",
-        "Tập trung triển khai các đợt thanh tra, kiểm tra có trọng tâm, trọng điểm nhất là các lĩnh vực có nguy cơ",
-        "2026-01-08T18:21:00+07:00",
-        "Tin, ảnh: P.Y",
-        ("(CTO) - Ngày 8-1, Phó Thủ tướn", 165, "a18afc5916cc76e6"),
-        ("Phát biểu chỉ đạo hội nghị, Ph", 1402, "1a52842fcb1de68b"),
-        6,
-        1,
-    ),
-    (
-        "baolaocai.vn/article_post404649.html",
-        "Sống đẹp từ những điều giản dị",
-        "2025-06-17T13:43:02+07:00",
-        "Anh Dũng",
-        ("Không ồn ào, không phô trương ", 197, "abfa71723e355a82"),
-        ("Trong hàng ngũ phụ nữ quân đội", 213, "e1d8f9a1e1f4d202"),
-        10,
-        0,
-    ),
-    # F4: the lede in div.detail-desc, the credit line in p.author; the visible date "30/06/2023 - 14:50" gets its
-    # seconds from JSON-LD (same minute).
-    (
-        "baoangiang.com.vn/article_a367201.html",
-        "Lý do không nên ngoáy tai thường xuyên",
-        "2023-06-30T14:50:06+07:00",
-        "Theo Vietnamnet",
-        ("Ngoáy tai dù bằng tăm bông hay", 123, "d89edb57ca25906f"),
-        ("Nếu bạn cảm thấy sưng đau, ngứ", 150, "f25a796dadb1f5b8"),
-        8,
-        0,
-    ),
-    # F2 (OneCMS): byline, date and lede in the sc-longform-header; seconds from article:published_time.
-    (
-        "baodanang.vn/article_3318952.html",
-        "Hơn 3,75 tỷ đồng hỗ trợ bảo hiểm y tế cho đồng bào dân tộc thiểu số",
-        "2026-01-08T10:02:01+07:00",
-        "MAI QUẾ",
-        ("ĐNO - HĐND thành phố vừa ban h", 192, "307a9648a1a17ad8"),
-        ("Dự kiến kinh phí thực hiện chí", 217, "a8683079bb4a2820"),
-        4,
-        0,
-    ),
-    # F2: the byline printed twice (header and a right-aligned <b> after the body), an image without caption.
-    (
-        "baohaiphong.vn/article_457674.html",
-        "151 mẫu của các trường hợp liên quan đến chuyên gia Ấn Độ có kết quả xét nghiệm âm tính với virus SARS-CoV-2",
-        "2021-05-05T15:28:00+07:00",
-        "Tin: Tường Minh - Ảnh: Đỗ Hiền",
-        ("(HPĐT)- Theo thông tin của Sở ", 306, "042be061c6b836f6"),
-        ("Ngành Y tế thực hiện phun khử ", 402, "082ddce172d74bdc"),
-        2,
-        0,
-    ),
-    # F2 with article.entry, figcaptions, bold numbered subheadings (paragraphs, not the lede), and after the
-    # body a source box and a reaction widget.
-    (
-        "baonghean.vn/article_10264116.html",
-        "Những thực phẩm giàu chất xơ prebiotic có lợi cho sức khỏe đường ruột",
-        "2023-11-21T09:28:56+07:00",
-        "Thu Phương",
-        ("Nhiều người nhận thức được vai", 291, "0e48105e308f611d"),
-        ("Một số nguồn prebiotic bổ sung", 339, "820eebb6f46eaf45"),
-        19,
-        2,
-    ),
-    # F5: a stray </html> right after <html>; the body an embedded HTML document after a truncated div.sapo.
-    (
-        "baotayninh.vn/article_88701.html",
-        "Với biến chủng Omicron, nguyên tắc phòng bệnh chính vẫn là 5K và vaccine",
-        "2021-12-01T11:51:00+07:00",
-        "Tạ Nguyên/Báo Tin tức",
-        ("Theo các chuyên gia, hiện chưa", 174, "4784cf2e81c25ce1"),
-        ("Bộ Y tế cũng đã chỉ đạo hệ thố", 360, "0cb36e75e8985378"),
-        12,
-        1,
-    ),
-    # F2: the title printed in two spans.
-    (
-        "hanoimoi.vn/article_731520.html",
-        "Phường Hai Bà Trưng: Mong sớm đưa khu “đất vàng” 94 phố Lò Đúc vào sử dụng",
-        "2026-01-28T06:52:01+07:00",
-        "Thanh Bình",
-        ("Mặc dù nằm ở vị trí đắc địa bậ", 338, "d32dbada15adbc86"),
-        ("Thực tế cho thấy, việc khu đất", 383, "32a576cb76f8f587"),
-        6,
-        1,
-    ),
-    # Báo Phú Yên archive (VNPT CMS, own selectors): an embedded <html> body of Word MsoNoSpacing paragraphs; the
-    # reader's question is the lede (printed apart and again first in the body); no metadata date; the byline is
-    # the right-aligned bold last paragraph (p.author holds the placeholder "Bút danh").
-    (
-        "phuyen.baodaklak.vn/article_112869.html",
-        "Thiếu máu",
-        "2014-03-31T13:00:00+07:00",
-        "BS ĐOÀN VĂN HẢI",
-        ("Hỏi: Tôi thường bị mệt mỏi, ch", 224, "8a7f44ca83c0e2a5"),
-        ("Như vậy khi nghĩ đến bệnh thiế", 260, "9ae86fb3a9ef80ef"),
-        8,
-        1,
-    ),
+    (r["file"], r["title"], r["published_at"], r["author"], tuple(r["first"]), tuple(r["last"]),
+     r["paragraphs"], r["captions"])
+    for r in EXPECTED
 ]
 
 # file -> (first body paragraph after the lede, captions in page order, category), read off the pages by hand.
