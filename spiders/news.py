@@ -8,7 +8,8 @@ Every crawl is an incremental refresh against the database (`crawler.state`):
 - a section's listing walk stops after NEWS_KNOWN_PAGES_TOLERANCE pages in a row without a new
   article (NEWS_MAX_LISTING_PAGES deep at most);
 - listing, feed and sitemap pages are requested conditionally (`crawler.conditional`); a 304 ends there;
-- links found but not yet fetched (a killed run) are in the frontier, and requested first;
+- what a page led to (article links, the next listing page, child sitemaps) waits in the frontier
+  until it is read; a run starts with what earlier (killed) runs left there;
 - articles published within NEWS_RECHECK_HOURS and stored at least NEWS_RECHECK_DELAY_HOURS ago
   are fetched once more, to catch an edit (the pipelines store a new version if it changed).
 
@@ -87,6 +88,9 @@ class NewsSpider(scrapy.Spider):
         spider.state = state_for(crawler)
         # Backfill with `since` only: the publication day of each article fetched this run, by url id.
         spider.days: dict[str, str] = {}
+        # Url ids of the listing and sitemap pages requested this run (a few dozen): a "previous page"
+        # link back to one of them is no new page to track in the frontier.
+        spider.pages_requested: set[str] = set()
         return spider
 
     async def start(self):
@@ -111,14 +115,17 @@ class NewsSpider(scrapy.Spider):
         return reqs
 
     def resume_requests(self) -> list[scrapy.Request]:
+        """What earlier runs found and did not read (a killed run): article links, next listing
+        pages, child sitemaps."""
         store = self.state.store
         for url in store.give_up_frontier(self.site.key, self.max_attempts, self.state.crawl_id):
             self.crawler.stats.inc_value("refresh/frontier/given_up")
             logger.warning("giving up on %s after %d failed attempts", url, self.max_attempts)
-        reqs = [self.article_request(url) for _, url in store.frontier(self.site.key)]
+        reqs = [self.frontier_request(url, json.loads(page) if page else None)
+                for _, url, page in store.frontier(self.site.key)]
         if reqs:
             self.crawler.stats.inc_value("refresh/frontier/resumed", len(reqs))
-            logger.info("resuming %d article links found by an earlier run", len(reqs))
+            logger.info("resuming %d links and pages found by an earlier run", len(reqs))
         return reqs
 
     def recheck_requests(self) -> list[scrapy.Request]:
@@ -134,34 +141,54 @@ class NewsSpider(scrapy.Spider):
         return [self.article_request(url, recheck=article_id, dont_filter=True) for article_id, url in due]
 
     # --- scheduling -------------------------------------------------------------------------------
+    # Listing pages after the first, and child sitemaps, are "tracked": they wait in the frontier
+    # from the moment the page linking to them is read until they are read themselves.
     def page_request(self, url: str, callback, **meta) -> scrapy.Request:
         """A listing, feed or sitemap page: conditional in a refresh, so an unchanged page is a 304."""
         if not self.backfill:
             meta.update(conditional=True, handle_httpstatus_list=[304])
-        return scrapy.Request(url, callback, meta=meta)
+        self.pages_requested.add(url_id(url))
+        return scrapy.Request(url, callback, meta=meta, errback=self.fetch_failed)
 
     def article_request(self, url: str, recheck: str = "", dont_filter: bool = False) -> scrapy.Request:
         # 404/410 reach parse_article: not an error to log, but a deleted article or a dead link.
         meta = {"handle_httpstatus_list": list(GONE), "recheck": recheck}
         return scrapy.Request(url, self.parse_article, priority=5 if recheck else 10, meta=meta,
-                              errback=self.article_failed, dont_filter=dont_filter)
+                              errback=self.fetch_failed, dont_filter=dont_filter)
 
-    def new_articles(self, response, urls) -> list[scrapy.Request]:
-        """Requests for the article links of a feed or sitemap that are not known yet. The links go
-        to the frontier with the page's validators: a 304 next time hides nothing unfetched.
-        (Listing pages store validators only where their walk ends: see parse_listing.)"""
-        links = [u for u in dict.fromkeys(urls) if u and self.site.is_article_url(u)]
-        new = self.state.unknown(links)
-        self.state.record_page(response.url, new, validators(response))
-        return [self.article_request(url) for _, url in new]
+    def frontier_request(self, url: str, page: dict | None) -> scrapy.Request:
+        """The request for a frontier row: an article link (page None), or how to read a page."""
+        if page is None:
+            return self.article_request(url)
+        if page["kind"] == "api":
+            return self.api_request(page["category_id"], page["page"], page["known_pages"], tracked=True)
+        if page["kind"] == "sitemap":
+            return self.page_request(url, self.parse_sitemap, tracked=True)
+        return self.page_request(url, self.parse_listing, page=page["page"], known_pages=page["known_pages"],
+                                 tracked=True)
 
-    def api_request(self, category_id: int, page: int, known_pages: int = 0, previous=()) -> scrapy.Request:
+    def api_request(self, category_id: int, page: int, known_pages: int = 0, previous=(),
+                    tracked: bool = False) -> scrapy.Request:
         url = self.site.listing_api["url"].format(page=page, category_id=category_id)
         meta = {"previous": list(previous)} if self.since else {}
         request = self.page_request(url, self.parse_api, page=page, category_id=category_id,
-                                    known_pages=known_pages, **meta)
+                                    known_pages=known_pages, tracked=tracked, **meta)
         request.headers.update({"X-Requested-With": "XMLHttpRequest", "Accept": "application/json, text/plain, */*"})
         return request
+
+    def article_links(self, urls) -> list[str]:
+        return [u for u in dict.fromkeys(urls) if u and self.site.is_article_url(u)]
+
+    def page_read(self, response, new: list[tuple[str, str]], pages: list[tuple[str, dict]] = ()):
+        """Record a discovery page as read (its new article links and further `pages` into the
+        frontier, its validators: one transaction), then request its new articles."""
+        self.state.record_page(response, new, validators(response), pages)
+        return [self.article_request(url) for _, url in new]
+
+    def page_done(self, response) -> None:
+        """A tracked page that led nowhere (304, past `since`, unreadable) leaves the frontier."""
+        if response.meta.get("tracked"):
+            self.state.record_page(response)
 
     def keep_walking(self, response, ids: list[str], n_new: int) -> tuple[bool, int]:
         """Whether to read the next listing page, and how many known pages in a row we have read."""
@@ -193,25 +220,20 @@ class NewsSpider(scrapy.Spider):
             return True
         return False
 
-    def next_page(self, response, url: str, known_pages: int, ids: list[str]) -> scrapy.Request:
-        meta = {"page": response.meta["page"] + 1, "known_pages": known_pages}
-        if self.since:
-            meta["previous"] = ids
-        return self.page_request(url, self.parse_listing, **meta)
-
     # --- callbacks --------------------------------------------------------------------------------
     def parse_listing(self, response):
         if response.status == 304 or not hasattr(response, "css"):
+            self.page_done(response)
             return  # unchanged since the last refresh: nothing new on it, nor deeper
         self.crawler.stats.inc_value("requests/listing")
         if self.past_since(response):
+            self.page_done(response)
             return
-        links = [response.urljoin(h) for h in response.css("a::attr(href)").getall()]
-        articles = [u for u in dict.fromkeys(links) if self.site.is_article_url(u)]
+        articles = self.article_links(response.urljoin(h) for h in response.css("a::attr(href)").getall())
         ids = [url_id(u) for u in articles] if self.since else []
         new = self.state.unknown(articles)
         more, known_pages = self.keep_walking(response, ids, len(new))
-        next_pages = []
+        pages: list[tuple[str, dict]] = []
         if more:
             for css in self.pagination:
                 for href in response.css(css).xpath("@href").getall():
@@ -219,35 +241,40 @@ class NewsSpider(scrapy.Spider):
                     host = urlsplit(url).hostname
                     if host not in self.site.all_hosts or self.site.is_article_url(url) or url == response.url:
                         continue  # javascript: links, other sites, articles, the page itself
-                    next_pages.append(self.next_page(response, url, known_pages, ids))
-        # Validators only where the walk ends: were page 1 a 304 next time, the walk would stop
-        # there, and a page 2 that a killed run never read would stay unread.
-        self.state.record_page(response.url, new, None if next_pages else validators(response))
-        yield from (self.article_request(url) for _, url in new)
-        yield from next_pages
+                    if url_id(url) in self.pages_requested or any(url == u for u, _ in pages):
+                        continue  # back to an earlier page
+                    pages.append((url, {"kind": "listing", "page": response.meta["page"] + 1,
+                                        "known_pages": known_pages}))
+        yield from self.page_read(response, new, pages)
+        previous = {"previous": ids} if self.since else {}
+        for url, page in pages:
+            yield self.page_request(url, self.parse_listing, page=page["page"], known_pages=known_pages,
+                                    tracked=True, **previous)
 
     def parse_api(self, response):
         if response.status == 304:
+            self.page_done(response)
             return
         self.crawler.stats.inc_value("requests/listing")
-        if self.past_since(response):
-            return
         try:
             data = json.loads(response.text or "{}").get("data") or []
         except (ValueError, AttributeError):
             logger.warning("listing API answered no JSON: %s", response.url)
+            data = None
+        if data is None or self.past_since(response):
+            self.page_done(response)
             return
         key = self.site.listing_api.get("link_key", "link")
-        links = [response.urljoin(item.get(key, "")) for item in data if isinstance(item, dict)]
-        articles = [u for u in dict.fromkeys(links) if u and self.site.is_article_url(u)]
+        articles = self.article_links(response.urljoin(item.get(key, "")) for item in data if isinstance(item, dict))
         ids = [url_id(u) for u in articles] if self.since else []
         new = self.state.unknown(articles)
         more, known_pages = self.keep_walking(response, ids, len(new))
-        more = more and bool(data)
-        self.state.record_page(response.url, new, None if more else validators(response))
-        yield from (self.article_request(url) for _, url in new)
-        if more:
-            yield self.api_request(response.meta["category_id"], response.meta["page"] + 1, known_pages, ids)
+        category, page = response.meta["category_id"], response.meta["page"] + 1
+        nxt = self.api_request(category, page, known_pages, ids, tracked=True) if more and data else None
+        how = {"kind": "api", "category_id": category, "page": page, "known_pages": known_pages}
+        yield from self.page_read(response, new, [(nxt.url, how)] if nxt else [])
+        if nxt:
+            yield nxt
 
     def parse_feed(self, response):
         if response.status == 304:
@@ -261,16 +288,18 @@ class NewsSpider(scrapy.Spider):
             logger.warning("feed is not XML: %s", response.url)
             return
         links = [(el.text or el.get("href") or "").strip() for el in root.iter("link", "{*}link")]
-        yield from self.new_articles(response, links)
+        yield from self.page_read(response, self.state.unknown(self.article_links(links)))
 
     def parse_sitemap(self, response):
         if response.status == 304:
+            self.page_done(response)
             return
         self.crawler.stats.inc_value("requests/sitemap")
         try:
             sitemap = Sitemap(response.body)
         except Exception:  # a broken sitemap is logged, the crawl goes on
             logger.warning("sitemap is not readable XML: %s", response.url)
+            self.page_done(response)
             return
         entries = [e for e in sitemap if e.get("loc")]
         if self.since:
@@ -280,12 +309,14 @@ class NewsSpider(scrapy.Spider):
             entries = kept
         locs = [e["loc"] for e in entries]
         if sitemap.type == "sitemapindex":
-            # An index is read every time (no validators kept): a 304 on it would hide child
-            # sitemaps a killed run never read. The children themselves are conditional.
+            locs = [loc for loc in dict.fromkeys(locs) if url_id(loc) not in self.pages_requested]
+            # No validators for an index: it may stay the same while its child sitemaps change (no
+            # <lastmod>), so it is read every time; the children themselves are conditional.
+            self.state.record_page(response, [], None, [(loc, {"kind": "sitemap"}) for loc in locs])
             for loc in locs:
-                yield self.page_request(loc, self.parse_sitemap)
+                yield self.page_request(loc, self.parse_sitemap, tracked=True)
         else:
-            yield from self.new_articles(response, locs)
+            yield from self.page_read(response, self.state.unknown(self.article_links(locs)))
 
     def parse_article(self, response):
         stats = self.crawler.stats
@@ -315,14 +346,20 @@ class NewsSpider(scrapy.Spider):
                 self.days[url_id(url)] = article.published_at[:10]
         yield attach_fetch(article, response)
 
-    def article_failed(self, failure):
-        request = failure.request
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):  # HttpError is an IgnoreRequest
+    def fetch_failed(self, failure):
+        """An article or a page could not be fetched. As Scrapy would: an HTTP error status is
+        logged at INFO (retries of a 5xx already logged an ERROR), any other failure at ERROR."""
+        request, stats = failure.request, self.crawler.stats
+        if failure.check(HttpError):
+            stats.inc_value("refresh/fetch_failed/http")
+            logger.info("ignoring response <%d %s>", failure.value.response.status, request.url)
+        elif failure.check(IgnoreRequest):
             # robots.txt forbids it (or another middleware refused it): asking again changes nothing.
-            self.crawler.stats.inc_value("articles/ignored")
+            stats.inc_value("refresh/fetch_failed/ignored")
             self.state.settle([request.url], "ignored")
             return
-        self.crawler.stats.inc_value("articles/errors/fetch")
-        logger.error("fetch failed for %s: %s", request.url, failure.getErrorMessage())
+        else:
+            stats.inc_value("refresh/fetch_failed/download")
+            logger.error("fetch failed for %s: %s", request.url, failure.getErrorMessage())
         if not request.meta.get("recheck"):
-            self.state.failed(request.url)  # stays in the frontier: retried next run
+            self.state.failed(request.url)  # stays in the frontier: retried next run, up to NEWS_MAX_ATTEMPTS

@@ -116,7 +116,7 @@ def test_known_links_and_validators(tmp_path):
                        "article_id": ""})
     store.write_batch(batch, 2)
     assert store.known({x.id: [x.url] for x in (a, b, c, d)}) == {a.id, b.id, c.id}
-    assert sorted(u for _, u in store.frontier("baocantho")) == [c.url, d.url]  # only settled pages leave it
+    assert sorted(u for _, u, _ in store.frontier("baocantho")) == [c.url, d.url]  # only settled pages leave it
 
 
 def test_failed_links_leave_the_frontier_after_max_attempts(tmp_path):
@@ -150,6 +150,7 @@ def test_an_older_database_gains_the_refresh_state(tmp_path):
     db = tmp_path / "old.db"
     Store(db).close()
     conn = sqlite3.connect(db)
+    conn.execute("DROP VIEW IF EXISTS articles_view")  # newer than the refresh state too
     for table in ("article_versions", "seen_urls", "frontier", "fetch_state"):
         conn.execute(f"DROP TABLE {table}")
     conn.execute("DROP INDEX idx_articles_site_first_seen")
