@@ -1,4 +1,9 @@
-"""Exports of stored articles: seed-schema text files (`NNN_<id>.txt`) or JSON Lines."""
+"""Exports of stored articles: seed-schema text files (`NNN_<id>.txt`) or JSON Lines.
+
+`dedupe`: exact duplicates never become articles (they are aliases), so what is left to drop are
+near-duplicates: the members of a cluster (`cluster_members`, crawler/neardup.py) other than its
+canonical one. A database without clusters exports every article.
+"""
 
 from __future__ import annotations
 
@@ -27,13 +32,26 @@ def _query(site, since, until) -> tuple[str, list]:
     return sql + " ORDER BY published_at, id", params
 
 
-def export(db_path, out, *, fmt: str = "txt", site=None, since=None, until=None) -> int:
+def non_canonical_ids(db) -> set[str]:
+    """Ids of the articles that are members of a near-duplicate cluster but not its canonical one
+    (crawler/neardup.py's `cluster_members.is_canonical`); none before any clustering."""
+    if "cluster_members" not in db.table_names():
+        return set()
+    return {r[0] for r in db.execute("SELECT article_id FROM cluster_members WHERE NOT is_canonical")}
+
+
+def export(db_path, out, *, fmt: str = "txt", site=None, since=None, until=None, dedupe: bool = False) -> int:
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"no database at {db_path}")
     store = Store(db_path)
-    sql, params = _query(site, since, until)
-    rows = store.db.query(sql, params)
-    out = Path(out)
+    try:
+        return _write(store, Path(out), fmt, _query(site, since, until), non_canonical_ids(store.db) if dedupe else set())
+    finally:
+        store.close()
+
+
+def _write(store: Store, out: Path, fmt: str, query: tuple[str, list], skip: set[str]) -> int:
+    rows = (row for row in store.db.query(*query) if row["id"] not in skip)
     n = 0
     if fmt == "jsonl":
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -54,5 +72,4 @@ def export(db_path, out, *, fmt: str = "txt", site=None, since=None, until=None)
             continue
         (out / f"{n:03d}_{row['id']}.txt").write_text(row["text"], encoding="utf-8")
         n += 1
-    store.close()
     return n
