@@ -8,7 +8,9 @@ NEWS_DB ?= data/news.db
 SITES ?=
 REFRESH_ARGS ?=
 
-.PHONY: install demo refresh test lint fixtures mirror serve bench clean
+SERVE_PORT ?= 8001
+
+.PHONY: install demo refresh test lint fixtures mirror serve chromium bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +39,11 @@ fixtures: install  ## regenerate mirror pages and golden outputs; review `git di
 mirror: install  ## serve the mirror on $(PORT) for manual crawls: MIRROR_URL=http://127.0.0.1:$(PORT)
 	$(PY) -m crawler mirror --port $(PORT)
 
-serve: install  ## open the demo database in Datasette
-	$(VENV)/bin/datasette $(DB) -h 127.0.0.1
+serve: install  ## browse and search $(DB) in Datasette on 127.0.0.1:$(SERVE_PORT) (read-only)
+	$(PY) -m crawler serve --db $(DB) --port $(SERVE_PORT)
+
+chromium:  ## Debian's Chromium for tests/test_browser.py (apt-get: root, as in CI); nothing when present
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 bench: install  ## benchmarks/: extraction, SQLite, end-to-end crawl and scale, each beside a peer in the same run
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)  # BENCH_ARGS=--quick: small sizes, about a minute

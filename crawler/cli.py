@@ -104,8 +104,59 @@ def cmd_sites(args) -> int:
 def cmd_export(args) -> int:
     from crawler.export import export
 
-    n = export(args.db, args.out, fmt=args.format, site=args.site, since=args.since, until=args.until)
+    n = export(args.db, args.out, fmt=args.format, site=args.site, since=args.since, until=args.until,
+               dedupe=args.dedupe)
     print(f"exported {n} articles to {args.out}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from crawler.serve import serve
+
+    return serve(args.db, host=args.host, port=args.port, immutable=args.immutable, open_browser=args.open)
+
+
+def cmd_dedupe(args) -> int:
+    import time
+
+    from crawler import neardup
+
+    if not Path(args.db).is_file():
+        raise CliError(f"no database at {args.db}")
+    explicit = {k: v for k, v in (("threshold", args.threshold), ("shingle", args.shingle), ("num_perm", args.perm))
+                if v is not None}
+    wanted = {"threshold": defaults.NEWS_NEARDUP_THRESHOLD, "shingle": defaults.NEWS_NEARDUP_SHINGLE,
+              "num_perm": defaults.NEWS_NEARDUP_PERM, **explicit}
+    conn = neardup.connect(args.db)
+    try:
+        t0 = time.perf_counter()
+        if args.rebuild:
+            params = neardup.Params.make(**wanted)
+            report = neardup.rebuild(conn, params)
+            index = neardup.NearDupIndex(conn, params)
+        else:
+            neardup.ensure_schema(conn)
+            stored = neardup.params_from_meta(neardup.read_meta(conn))
+            if stored is not None:
+                differ = [k for k, v in explicit.items() if getattr(stored, k) != v]
+                if differ:
+                    raise CliError(f"the index was built with {stored.describe()}; another "
+                                   f"{', '.join(differ)} needs --rebuild")
+            index = neardup.NearDupIndex.open(conn, stored or neardup.Params.make(**wanted))
+            report = index.index(index.pending())
+        summary = {"command": "rebuild" if args.rebuild else "index", **report.as_dict(), **index.stats(),
+                   "wall_seconds": round(time.perf_counter() - t0, 3)}
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        what = "rebuilt the near-duplicate index" if args.rebuild else "indexed new and changed articles"
+        print(f"{what}: {report.indexed} articles ({report.too_short} too short to index), "
+              f"{report.near_duplicates} near-duplicates, {report.clusters_new} new clusters, "
+              f"{report.seconds:.1f} s; now {summary['clusters']} clusters holding "
+              f"{summary['clustered_articles']} of {summary['articles']} articles "
+              f"({index.params.describe()})")
     return 0
 
 
@@ -126,9 +177,18 @@ def cmd_fixtures(args) -> int:
     from crawler import fixtures
 
     repo = Path(args.root)
+    if args.action == "record":
+        from crawler.record import record
+
+        if not args.url:
+            raise CliError("fixtures record needs the page's URL")
+        saved = record(args.url, Path(args.out), mirror=args.mirror)
+        print(f"saved {saved} and its extraction {saved.with_suffix('.json')}; review both before using them")
+        return 0
     if args.action in ("build", "all"):
         counts = fixtures.build_mirror(repo)
-        print(f"mirror built: {counts}")
+        print(f"mirror built: {sum(d['articles'] for d in counts['domains'].values())} articles, "
+              f"{counts['routes']} routes, {len(counts['domains'])} domains")
     if args.action in ("golden", "all"):
         from crawler.golden import write_golden
 
@@ -213,7 +273,42 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--site", action="append", help="only this paper (repeatable)")
     x.add_argument("--since", help="published on or after YYYY-MM-DD")
     x.add_argument("--until", help="published before YYYY-MM-DD")
+    x.add_argument("--dedupe", action="store_true",
+                   help="leave out near-duplicates: one article per duplicate cluster (its canonical member)")
     x.set_defaults(func=cmd_export)
+
+    v = sub.add_parser("serve", help="browse and search a database in Datasette (read-only, 127.0.0.1)",
+                       description="Datasette with the shipped metadata, templates and plugins (datasette/): "
+                       "articles with facets by paper, province, category and month, search with or without "
+                       "diacritics, article pages, canned queries. Connections are read-only; an older "
+                       "database gets today's schema first (unless --immutable).")
+    v.add_argument("--db", default=defaults.DB_PATH)
+    v.add_argument("--port", type=int, default=8001)
+    v.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    v.add_argument("--immutable", action="store_true",
+                   help="serve a finished file as immutable (no locking, faster; not while a crawl writes it)")
+    v.add_argument("--open", action="store_true", help="open a browser")
+    v.set_defaults(func=cmd_serve)
+
+    n = sub.add_parser(
+        "dedupe", help="index new articles for near-duplicates, or --rebuild the whole index",
+        description="Near-duplicates across papers (crawler/neardup.py): every crawl indexes its own new "
+                    "articles; this indexes whatever is not indexed yet (all papers), or with --rebuild "
+                    "recomputes signatures, LSH bands and clusters from all articles, which a new threshold, "
+                    "shingle size or number of permutations needs. Clusters: tables clusters and "
+                    "cluster_members, view near_duplicates; `export --dedupe` writes canonical members only.",
+    )
+    n.add_argument("--db", default=defaults.DB_PATH)
+    n.add_argument("--rebuild", action="store_true", help="drop the index and recompute it from every article")
+    n.add_argument("--threshold", type=float,
+                   help=f"Jaccard similarity from which articles are near-duplicates (with --rebuild; default "
+                        f"NEWS_NEARDUP_THRESHOLD, {defaults.NEWS_NEARDUP_THRESHOLD})")
+    n.add_argument("--shingle", type=int,
+                   help=f"words per shingle (with --rebuild; default {defaults.NEWS_NEARDUP_SHINGLE})")
+    n.add_argument("--perm", type=int,
+                   help=f"MinHash permutations (with --rebuild; default {defaults.NEWS_NEARDUP_PERM})")
+    n.add_argument("--json", action="store_true", help="print the report as one JSON line")
+    n.set_defaults(func=cmd_dedupe)
 
     m = sub.add_parser("mirror", help="serve the local mirror of the papers over HTTP")
     m.add_argument("--port", type=int, default=8800)
@@ -224,12 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_fault_arguments(m)
     m.set_defaults(func=cmd_mirror)
 
-    f = sub.add_parser("fixtures", help="regenerate the mirror pages and the golden outputs")
-    f.add_argument("action", choices=("build", "golden", "all"), nargs="?", default="all")
+    f = sub.add_parser("fixtures", help="regenerate the mirror pages and golden outputs, or record a real page",
+                       description="build: render mirror/content through mirror/templates into mirror/sites; "
+                       "golden: regenerate tests/golden from the mirror pages; all: both (review `git diff`); "
+                       "record URL: fetch one real page and save it with its extraction")
+    f.add_argument("action", choices=("build", "golden", "all", "record"), nargs="?", default="all")
+    f.add_argument("url", nargs="?", help="for record: the page's URL")
+    f.add_argument("--out", default="fixtures/recorded", help="for record: where to save (default fixtures/recorded)")
+    f.add_argument("--mirror", default=defaults.MIRROR_URL, help="for record: fetch through this local mirror")
     f.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
     f.set_defaults(func=cmd_fixtures)
 
-    c = sub.add_parser("crawl", help="crawl papers (all, or the keys given) in one process")
+    c = sub.add_parser("crawl", help="crawl papers (all, or the keys given) in one process: `refresh` without its options")
     c.add_argument("sites", nargs="*", help="registry keys; default: every paper")
     c.add_argument("--db", default=defaults.DB_PATH)
     c.add_argument("--mirror", default=defaults.MIRROR_URL, help="MIRROR_URL of a local mirror")

@@ -28,6 +28,6 @@ def run_demo(db: str) -> int:
     print(f"\n{total} articles in {db_path} ({total / elapsed:.1f} articles/s, {elapsed:.1f} s for the whole crawl)")
     for site, n in per_site:
         print(f"  {site}: {n}")
-    print(f"\nBrowse it:  .venv/bin/datasette {db_path} -o")
+    print(f"\nBrowse it:  .venv/bin/python -m crawler serve --db {db_path} --open   (or: make serve)")
     print(f"Export it:  .venv/bin/python -m crawler export --db {db_path} --out out/")
     return code

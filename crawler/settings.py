@@ -23,6 +23,17 @@ NEWS_BACKFILL_MAX_PAGES     listing depth of a backfill (`-a since=YYYY-MM-DD`, 
                             when `-a max_pages=N` is not given (default 100).
 NEWS_MAX_ATTEMPTS           runs in which a new article link may fail (HTTP error or 404, timeout,
                             extraction error) before it is given up with a warning (default 3).
+
+Near-duplicates across papers (crawler/neardup.py, pipelines/neardup.py; README "Near-duplicates"):
+
+NEWS_NEARDUP_ENABLED        index each crawl's new articles and link near-duplicates (default True).
+NEWS_NEARDUP_THRESHOLD      Jaccard similarity of two articles' word-shingle sets (lede and body,
+                            folded) from which they are near-duplicates (default 0.55, chosen with
+                            benchmarks/bench_neardup.py: precision 1.000, recall 0.978 there).
+NEWS_NEARDUP_SHINGLE        words per shingle (default 5).
+NEWS_NEARDUP_PERM           MinHash permutations per signature (default 128); LSH bands follow from it
+                            and the threshold. An existing index keeps the values it was built with:
+                            `python -m crawler dedupe --rebuild` applies new ones.
 """
 
 import os
@@ -44,6 +55,10 @@ NEWS_RECHECK_HOURS = 48
 NEWS_RECHECK_DELAY_HOURS = 6
 NEWS_BACKFILL_MAX_PAGES = 100
 NEWS_MAX_ATTEMPTS = 3
+NEWS_NEARDUP_ENABLED = True
+NEWS_NEARDUP_THRESHOLD = 0.55
+NEWS_NEARDUP_SHINGLE = 5
+NEWS_NEARDUP_PERM = 128
 
 # --- politeness -----------------------------------------------------------------------------------
 # A descriptive User-Agent; set your own contact with -s USER_AGENT="... (+mailto:you@example.org)".
@@ -80,6 +95,7 @@ ITEM_PIPELINES = {
     "pipelines.render.RenderPipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.store.SQLitePipeline": 400,
+    "pipelines.neardup.NearDupPipeline": 500,
 }
 
 LOG_FORMATTER = "crawler.logformatter.NewsLogFormatter"

@@ -29,15 +29,16 @@ from pathlib import Path
 import sqlite_utils
 
 from crawler.article import Article
+from crawler.search import ensure_fts, search_folded
 
 ARTICLE_COLUMNS = {
     "id": str, "url": str, "canonical_url": str, "site": str, "title": str, "sapo": str, "body": str,
     "author": str, "published_at": str, "modified_at": str, "category": str, "tags": str, "images": str,
     "blocks": str, "field_sources": str, "text": str, "content_hash": str, "first_seen": str,
-    "last_seen": str, "crawl_id": int, "rechecked_at": str, "gone_at": str,
+    "last_seen": str, "crawl_id": int, "rechecked_at": str, "gone_at": str, "search_folded": str,
 }
 # Columns added after the first release: ensure_schema adds them to older databases.
-LATER_ARTICLE_COLUMNS = ("rechecked_at", "gone_at")
+LATER_ARTICLE_COLUMNS = ("rechecked_at", "gone_at", "search_folded")
 VERSION_COLUMNS = {
     "id": int, "article_id": str, "version": int, "stored_at": str,
     **{k: v for k, v in ARTICLE_COLUMNS.items() if k not in ("id", *LATER_ARTICLE_COLUMNS)},
@@ -57,7 +58,18 @@ CRAWL_COLUMNS = {
     "article_requests": int, "articles_new": int, "articles_updated": int, "articles_duplicate": int,
     "articles_dropped": int, "errors": int, "bytes": int, "drop_reasons": str, "stats": str,
 }
-FTS_COLUMNS = ["title", "sapo", "body"]
+# search_folded: the đ-words spelled with d (crawler/search.py), so `da nang` finds `Đà Nẵng`;
+# unicode61 folds every other mark. FTS_WEIGHTS: bm25 weights in this order (title counts most).
+FTS_COLUMNS = ["title", "sapo", "body", "search_folded"]
+FTS_WEIGHTS = (10.0, 4.0, 1.0, 1.0)
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+# What people browse in Datasette: an article with its paper's name and province (they live in
+# `sites`) and its month, for facets; article_rowid ties it to articles_fts for the search box.
+ARTICLES_VIEW = """CREATE VIEW articles_view AS
+SELECT a.published_at, s.name AS paper, a.title, a.category, s.province,
+       substr(a.published_at, 1, 7) AS month, a.author, a.url, a.site, a.id, a.gone_at,
+       a.rowid AS article_rowid
+FROM articles AS a LEFT JOIN sites AS s ON s.key = a.site"""
 _CHUNK = 500  # ids per `IN (...)`: well under SQLite's variable limit
 
 
@@ -142,11 +154,11 @@ class Store:
                 db["frontier"].create_index(["site"])
             if "fetch_state" not in db.table_names():
                 db["fetch_state"].create(FETCH_STATE_COLUMNS, pk="url")
-            if "articles_fts" not in db.table_names():
-                # unicode61 with remove_diacritics 2 lets `cao bang` match `Cao Bằng`.
-                db["articles"].enable_fts(
-                    FTS_COLUMNS, create_triggers=True, tokenize="unicode61 remove_diacritics 2", replace=True
-                )
+            ensure_fts(db, FTS_COLUMNS, FTS_TOKENIZE)  # creates, or migrates an older index
+            view = db.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_view'").fetchone()
+            if not view or view[0] != ARTICLES_VIEW:
+                db.execute("DROP VIEW IF EXISTS articles_view")
+                db.execute(ARTICLES_VIEW)
 
     # --- reads ---------------------------------------------------------------------------------
     def article_id_for_content(self, content_hash: str) -> str | None:
@@ -334,7 +346,7 @@ def article_row(a: Article, seen: str, crawl_id: int | None) -> dict:
         "blocks": json.dumps([{"kind": b.kind, "text": b.text} for b in a.blocks], ensure_ascii=False),
         "field_sources": json.dumps(a.field_sources, sort_keys=True),
         "text": a.text, "content_hash": a.content_hash, "first_seen": seen, "last_seen": seen,
-        "crawl_id": crawl_id,
+        "crawl_id": crawl_id, "search_folded": search_folded(a.title, a.sapo, a.body),
     }
 
 

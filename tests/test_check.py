@@ -39,3 +39,19 @@ def test_check_unknown_site_is_one_error_line():
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert run.stderr.strip().count("\n") == 0 and run.stderr.startswith("error:")
+
+
+def test_fixtures_record_saves_a_page_and_its_extraction(tmp_path):
+    url = "https://baocantho.com.vn/kiem-tra-cong-tac-phong-chay-chua-chay-tai-cac-cho-dip-cao-diem-tet-a196612.html"
+    with MirrorServer(REPO / "mirror" / "sites", host="127.0.0.1", port=0) as mirror:
+        run = subprocess.run(
+            [sys.executable, "-m", "crawler", "fixtures", "record", url, "--out", str(tmp_path), "--mirror", mirror.url],
+            cwd=REPO, capture_output=True, text=True, timeout=120,
+        )
+    assert run.returncode == 0, run.stderr[-2000:]
+    saved = tmp_path / "baocantho.com.vn" / url.rsplit("/", 1)[1]
+    import json
+
+    data = json.loads(saved.with_suffix(".json").read_text(encoding="utf-8"))
+    assert saved.read_bytes() == (REPO / "mirror/sites/baocantho.com.vn" / saved.name).read_bytes()
+    assert data["title"].startswith("Kiểm tra công tác phòng cháy") and data["source_url"] == url
