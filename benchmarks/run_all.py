@@ -5,6 +5,7 @@
   bench_crawl.py    end-to-end `scrapy crawl` beside a bare Scrapy spider on a generated 5,000-article mirror
   bench_scale.py    the same crawl at 1,000, 5,000 and 20,000 articles
   bench_neardup.py  near-duplicate index on 100,000 generated articles beside brute-force Jaccard on a sample
+  bench_refresh.py  full crawl, no-change refresh and a refresh with 5 new articles per paper, whole registry
 
 A failing benchmark does not stop the others (unless --fail-fast); the exit code is 1 if any failed.
 Each script also runs alone (`--help`, `--quick`); each writes benchmarks/results/<name>.json.
@@ -31,6 +32,7 @@ SCRIPTS = {  # name: (script, args for --quick)
     "crawl": ("bench_crawl.py", ["--quick"]),
     "scale": ("bench_scale.py", ["--quick"]),
     "neardup": ("bench_neardup.py", ["--quick"]),
+    "refresh": ("bench_refresh.py", ["--papers", "baocaobang,baonamdinh,baocantho,baolaocai"]),
 }
 
 
@@ -55,6 +57,12 @@ def summary_line(name: str) -> str:
         parts = [f"{g['label']}: {g['ours']['steady_ms_per_article']:.2f}x time/article, "
                  f"{g['ours']['peak_rss_mb']:.2f}x RSS" for g in r["growth"]]
         return "; ".join(parts)
+    if name == "refresh":
+        runs = list(r["runs"].values())
+        return (f"{r['papers']} papers: full crawl {runs[0]['requests']} requests in {runs[0]['seconds']:.1f} s; "
+                f"no change {runs[1]['requests']} requests ({runs[1]['article_requests']} article) in "
+                f"{runs[1]['seconds']:.1f} s; {r['new_per_paper']} new per paper {runs[2]['requests']} requests in "
+                f"{runs[2]['seconds']:.1f} s")
     if name == "neardup":
         q, x = r["quality"], r["sample"]
         return (f"{r['articles']:,} articles indexed in {r['indexing']['wall_seconds']:.1f} s "

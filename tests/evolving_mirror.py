@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -96,7 +97,7 @@ class EvolvingMirror:
         self.published += 1
         n = self.published
         section = self.content[key]["sections"][n % len(self.content[key]["sections"])]["path"]
-        path = NEW_PATH[key].format(n=n, num=900000 + n)
+        path = NEW_PATH[key].format(n=n, num=900000 + n) if key in NEW_PATH else self.new_path(key, n)
         self.content[key]["articles"].append({
             "path": path, "section": section, "kind": "article", "published": ago(1 + n / 60),
             "title": f"Bản tin mới số {n}: tỉnh triển khai kế hoạch phát triển nông thôn mới",
@@ -106,6 +107,29 @@ class EvolvingMirror:
             "byline": "Phóng viên", "tags": ["Nông thôn mới"],
         })
         return self.url(key, path)
+
+    def new_path(self, key: str, n: int) -> str:
+        """A fresh article path for any paper, derived from a stored article's path and checked
+        against the paper's article pattern: its id (the last run of 4+ digits) replaced by a new
+        number of the same width, or else its last segment prefixed with a new slug."""
+        from crawler.registry import default_registry
+
+        site = default_registry()[key]
+        taken = {a["path"] for a in self.content[key]["articles"]}
+        for a in self.plain_articles(key) or self.content[key]["articles"]:
+            path = a["path"]
+            candidates = []
+            digits = [m for m in re.finditer(r"\d+", path) if len(m.group()) >= 4]
+            if digits:
+                last = digits[-1]
+                number = f"9{n:0{len(last.group()) - 1}d}"
+                candidates.append(path[: last.start()] + number + path[last.end():])
+            head, sep, tail = path.rstrip("/").rpartition("/")
+            candidates.append(f"{head}{sep}ban-tin-moi-so-{n}-{tail}" + ("/" if path.endswith("/") else ""))
+            for candidate in candidates:
+                if candidate not in taken and site.is_article_url(self.url(key, candidate)):
+                    return candidate
+        raise ValueError(f"{key}: no stored article path to derive a new one from")
 
     def edit(self, key: str, path: str) -> None:
         a = self.article(key, path)
