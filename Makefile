@@ -10,7 +10,7 @@ REFRESH_ARGS ?=
 
 SERVE_PORT ?= 8001
 
-.PHONY: install demo refresh test lint fixtures mirror serve chromium bench clean
+.PHONY: install demo refresh test lint fixtures mirror serve chromium redis bench soak audit clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ test: install  ## the whole suite (real Scrapy engine, real HTTP on loopback, re
 	$(PY) -m pytest -q
 	$(VENV)/bin/ruff check .
 
+soak: install  ## the long reliability loops: 50 kill -9 points, ten heavy-fault seeds (NEWS_SOAK=1)
+	NEWS_SOAK=1 $(PY) -m pytest -q -s tests/test_crash_safety.py tests/test_heavy_faults.py
+
+audit: install  ## known vulnerabilities of the installed packages (pip-audit; needs PyPI's JSON API or OSV)
+	$(PY) -m pip install -q pip-audit
+	@# --strict: a package that could not be checked fails the audit (pip-audit says "no known
+	@# vulnerabilities" even when it reached no vulnerability service at all)
+	$(VENV)/bin/pip-audit --local --strict --progress-spinner off || { \
+	  echo "audit: failed, or could not check every package (is a vulnerability service reachable?)" >&2; exit 1; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 
@@ -44,6 +54,9 @@ serve: install  ## browse and search $(DB) in Datasette on 127.0.0.1:$(SERVE_POR
 
 chromium:  ## Debian's Chromium for tests/test_browser.py (apt-get: root, as in CI); nothing when present
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+redis:  ## Debian's redis-server for tests/test_distributed.py (apt-get: root, as in CI); nothing when present
+	@command -v redis-server >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
 bench: install  ## benchmarks/: extraction, SQLite, end-to-end crawl and scale, each beside a peer in the same run
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)  # BENCH_ARGS=--quick: small sizes, about a minute

@@ -6,6 +6,9 @@
   bench_scale.py    the same crawl at 1,000, 5,000 and 20,000 articles
   bench_neardup.py  near-duplicate index on 100,000 generated articles beside brute-force Jaccard on a sample
   bench_refresh.py  full crawl, no-change refresh and a refresh with 5 new articles per paper, whole registry
+  bench_warc.py     WARC archive bytes per article, crawl with and without WARC_DIR, reextract speed
+  bench_distributed.py  articles/s with 1, 2 and 4 workers and one ingest through Redis, beside one process
+                    (about 3 minutes; needs redis-server: `make redis`)
 
 A failing benchmark does not stop the others (unless --fail-fast); the exit code is 1 if any failed.
 Each script also runs alone (`--help`, `--quick`); each writes benchmarks/results/<name>.json.
@@ -33,6 +36,8 @@ SCRIPTS = {  # name: (script, args for --quick)
     "scale": ("bench_scale.py", ["--quick"]),
     "neardup": ("bench_neardup.py", ["--quick"]),
     "refresh": ("bench_refresh.py", ["--papers", "baocaobang,baonamdinh,baocantho,baolaocai"]),
+    "warc": ("bench_warc.py", ["--quick"]),
+    "distributed": ("bench_distributed.py", ["--quick"]),
 }
 
 
@@ -63,6 +68,14 @@ def summary_line(name: str) -> str:
                 f"no change {runs[1]['requests']} requests ({runs[1]['article_requests']} article) in "
                 f"{runs[1]['seconds']:.1f} s; {r['new_per_paper']} new per paper {runs[2]['requests']} requests in "
                 f"{runs[2]['seconds']:.1f} s")
+    if name == "warc":
+        return (f"{r['papers']} papers, {r['articles']} articles: {r['warc_bytes_per_article']:,} WARC bytes per "
+                f"article ({r['article_page_bytes_per_article']:,} for the article page); crawl "
+                f"{r['crawl_seconds_without_warc']:.1f} s without, {r['crawl_seconds_with_warc']:.1f} s with; "
+                f"reextract {r['reextract_seconds']:.1f} s")
+    if name == "distributed":
+        rates = ", ".join(f"{k} {v['articles_per_s']:.0f}" for k, v in r["runs"].items())
+        return f"{r['articles']} articles, art/s: {rates} ({r['machine']['cpus']} CPUs shared by all)"
     if name == "neardup":
         q, x = r["quality"], r["sample"]
         return (f"{r['articles']:,} articles indexed in {r['indexing']['wall_seconds']:.1f} s "

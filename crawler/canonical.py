@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -46,6 +47,14 @@ def canonical_host(host: str, registry: Registry | None = None) -> str:
 def canonical_url(url: str, registry: Registry | None = None) -> str:
     """https, the paper's primary host, no tracking parameters, sorted query, no fragment,
     collapsed slashes, and no trailing slash after a file name (`/x.html/`)."""
+    return _canonical_url(url, registry or default_registry())
+
+
+# A crawl asks for the same URL's canonical form and id several times (the spider's known-link check,
+# extraction, rendering, dedupe, the fetch record): both are pure, and w3lib's canonicalisation is not cheap.
+# Bounded, so a long crawl's memory stays flat.
+@lru_cache(maxsize=4096)
+def _canonical_url(url: str, registry: Registry) -> str:
     url = url.strip()
     url = url_query_cleaner(url, TRACKING_PARAMS, remove=True, unique=False, keep_fragments=False)
     url = canonicalize_url(url, keep_fragments=False)
@@ -59,8 +68,19 @@ def canonical_url(url: str, registry: Registry | None = None) -> str:
 
 def url_id(url: str, registry: Registry | None = None) -> str:
     """The article's stable 16-hex id: the canonical URL, trailing slash ignored, hashed."""
-    key = canonical_url(url, registry)
+    return _url_id(url, registry or default_registry())
+
+
+@lru_cache(maxsize=4096)
+def _url_id(url: str, registry: Registry) -> str:
+    key = _canonical_url(url, registry)
     parts = urlsplit(key)
     if parts.path != "/":
         key = urlunsplit(parts._replace(path=parts.path.rstrip("/")))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def clear_caches() -> None:
+    """Forget the memoised canonical URLs and ids (benchmarks measure each pass from cold)."""
+    _canonical_url.cache_clear()
+    _url_id.cache_clear()

@@ -247,6 +247,38 @@ def cmd_check(args) -> int:
     return run_check(args.site, count=args.count, mirror=args.mirror)
 
 
+def cmd_reextract(args) -> int:
+    from crawler.reextract import run_reextract
+
+    return run_reextract(args.warc, db=args.db, as_json=args.json, only_new=args.only_new, **_settings_pairs(args.set))
+
+
+def _redis_url(args) -> str:
+    from crawler.distributed import connect
+    from crawler.redact import redact
+
+    url = args.redis or defaults.NEWS_REDIS_URL
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise CliError("--redis needs a redis://host:port/db URL (or set NEWS_REDIS_URL)")
+    try:
+        connect(url).ping()
+    except Exception as exc:  # refused, unknown host, wrong password: one line, before any crawl starts
+        raise CliError(f"cannot reach Redis at {redact(url)}: {exc}") from None
+    return url
+
+
+def cmd_worker(args) -> int:
+    from crawler.distributed.run import run_workers
+
+    return run_workers(args.sites, _redis_url(args), mirror=args.mirror, fast=args.fast, **_settings_pairs(args.set))
+
+
+def cmd_ingest(args) -> int:
+    from crawler.distributed.run import run_ingest
+
+    return run_ingest(args.sites, args.db, _redis_url(args), **_settings_pairs(args.set))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crawler", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -367,6 +399,55 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--count", type=int, default=5, help="articles to check (default 5)")
     k.add_argument("--mirror", default=defaults.MIRROR_URL, help="MIRROR_URL of a local mirror")
     k.set_defaults(func=cmd_check)
+
+    w = sub.add_parser(
+        "reextract", help="re-run extraction and the pipelines on archived responses (WARC files) into a database",
+        description="Reads WARC files (our WARC_DIR archives, or third-party ones such as Common Crawl news "
+                    "WARCs): every 200 HTML response to an article URL of a registry paper (its article_pattern, "
+                    "legacy domains included) is extracted again and goes through the pipelines (validate, "
+                    "render, dedupe, store, neardup); an article whose output changed is updated, its old version "
+                    "kept in article_versions. A URL archived several times is taken from its newest copy. Other "
+                    "records are counted by reason. Files still named .open (a crawl writing them, or killed) "
+                    "are read up to their last complete record. Exit code 0 when every paper ended ok, 1 when "
+                    "one did not (errors, or locked by a running refresh) or a file was unreadable, 2 on a usage "
+                    "error.")
+    w.add_argument("--warc", nargs="+", required=True, metavar="FILE",
+                   help="WARC files (.warc, .warc.gz, .open) or directories of them")
+    w.add_argument("--db", default=defaults.DB_PATH)
+    w.add_argument("--set", "-s", action="append", metavar="NAME=VALUE",
+                   help="a Scrapy or NEWS_ setting, e.g. -s NEWS_USE_FAMILIES=False, -s LOG_LEVEL=INFO")
+    w.add_argument("--only-new", action="store_true",
+                   help="add only articles the database does not have; stored ones stay as they are (for "
+                        "third-party archives, whose copies may be older than yours)")
+    w.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    w.set_defaults(func=cmd_reextract)
+
+    for name, func, help_, description in (
+        ("worker", cmd_worker, "crawl papers as one of the workers of a distributed crawl (Redis; no database)",
+         "A worker of a distributed crawl (README \"Distributed crawling\"): the papers' requests come from and go "
+         "to a queue shared in Redis with every other worker, on any machine, and their articles go to the one "
+         "`ingest`; the worker never opens a database. It waits for the ingest to start the run, and stops once "
+         "its papers' shared frontier has been empty for NEWS_REDIS_IDLE_SECONDS. One summary line per paper; "
+         "exit code 0 when every paper finished, 1 otherwise, 2 on a usage error."),
+        ("ingest", cmd_ingest, "store what the workers of a distributed crawl fetch: the one process writing --db",
+         "The ingest of a distributed crawl (README \"Distributed crawling\"): publishes the links the database "
+         "knows, then runs the workers' articles through the pipelines (validate, render, dedupe, store, neardup) "
+         "into --db, one crawl row per paper. Ends when the workers are done and the queues empty (or, with "
+         "workers gone and requests left, after NEWS_REDIS_IDLE_SECONDS, leaving them in Redis to resume). One "
+         "summary line per paper; exit code 0 when every paper ended ok, 1 otherwise, 2 on a usage error."),
+    ):
+        g = sub.add_parser(name, help=help_, description=description)
+        g.add_argument("sites", nargs="*", help="registry keys; default: every paper (the same on every process)")
+        g.add_argument("--redis", default="", metavar="URL",
+                       help="redis://[:password@]host:port/db shared by the workers and the ingest (default "
+                            "NEWS_REDIS_URL)")
+        if name == "ingest":
+            g.add_argument("--db", default=defaults.DB_PATH)
+        else:
+            g.add_argument("--mirror", default=defaults.MIRROR_URL, help="MIRROR_URL of a local mirror")
+            g.add_argument("--fast", action="store_true", help="no delays or AutoThrottle (only for a local mirror)")
+        g.add_argument("--set", "-s", action="append", metavar="NAME=VALUE", help="a Scrapy or NEWS_ setting")
+        g.set_defaults(func=func)
 
     d = sub.add_parser("demo", help="serve the mirror and crawl every paper through it (what `make demo` runs)")
     d.add_argument("--db", default="data/demo.db")

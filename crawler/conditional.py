@@ -25,7 +25,7 @@ class ConditionalGetMiddleware:
         if not request.meta.get("conditional"):
             return None
         found = state_for(self.crawler).store.validators(request.url)
-        if not found:
+        if not found or not any(found):  # never read, or read without validators
             return None
         etag, last_modified = found
         if etag:

@@ -109,12 +109,15 @@ class FaultPlan:
     retry_after: int = 5  # the `Retry-After` of a 429
     bomb_size: int = BOMB_SIZE
     huge_size: int = HUGE_SIZE
+    # request path ("/<host><target>") -> the kind injected on every request of it, whatever the draw
+    # (a page that always fails, for tests of what the next runs do)
+    paths: Mapping[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.rates)
+        return bool(self.rates) or bool(self.paths)
 
     def describe(self) -> str:
-        parts = [f"{k}={r:g}" for k, r in self.rates.each.items()]
+        parts = [f"{k}={r:g}" for k, r in self.rates.each.items()] + [f"{k} on {p}" for p, k in self.paths.items()]
         if self.rates.any:
             pool = "any kind" if set(self.rates.pool) == set(KINDS) else ",".join(self.rates.pool)
             parts.append(f"{self.rates.any:g} of {pool}")

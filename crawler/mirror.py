@@ -15,7 +15,8 @@ incremental refreshes are tested end to end. `MirrorServer.requests` logs every 
 
 With a `FaultPlan` (`python -m crawler mirror --faults RATE --seed N`, see crawler/faults.py), the
 server injects faults into its answers, deterministically per (seed, request path, attempt), never
-into robots.txt; `MirrorServer.fault_counts` counts every injected fault by kind (each is also logged).
+into robots.txt; `MirrorServer.fault_counts` counts every injected fault by kind, `fault_log` lists
+them (path, attempt, kind); each is also logged.
 
 CLI: python -m crawler.mirror [--sites DIR] [--host H] [--port P] [--build] [fault options]
 """
@@ -64,6 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self, body: bool = True) -> None:
         if self.server.delay:
             time.sleep(self.server.delay)
+        self.server.count_agent(self.headers.get("User-Agent", ""))
         reply = self.server.respond(self.path, self.headers)
         if reply.delay:
             self.server.stopping.wait(reply.delay)
@@ -120,11 +122,17 @@ class _Server(ThreadingHTTPServer):
         self.faults = faults or F.FaultPlan()
         self.attempts: Counter[str] = Counter()  # request path -> times seen
         self.fault_counts: Counter[str] = Counter()  # fault kind -> times injected
+        self.fault_log: list[tuple[str, int, str]] = []  # (request path, attempt, kind) of each injected fault
         self.aborted: set[socket.socket] = set()
         self.stopping = threading.Event()  # wakes sleeping `slow` and `timeout` handlers on shutdown
         self._routes: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str, int]] = []
+        self.user_agents: Counter[str] = Counter()  # User-Agent header -> requests that sent it
+
+    def count_agent(self, agent: str) -> None:
+        with self._lock:
+            self.user_agents[agent] += 1
 
     def log_request_line(self, method: str, raw: str, status: int) -> None:
         with self._lock:
@@ -202,11 +210,16 @@ class _Server(ThreadingHTTPServer):
             self.attempts[raw] += 1
             attempt = self.attempts[raw]
         allowed = F.eligible(raw, reply.status, reply.header("Content-Type"), len(reply.body))
-        kind = F.decide(self.faults.seed, raw, attempt, self.faults.rates, allowed)
+        forced = self.faults.paths.get(raw)
+        if forced in allowed:
+            kind = forced
+        else:
+            kind = F.decide(self.faults.seed, raw, attempt, self.faults.rates, allowed)
         if kind is None:
             return reply
         with self._lock:
             self.fault_counts[kind] += 1
+            self.fault_log.append((raw, attempt, kind))
         log.info("fault %s: %s (attempt %d)", kind, raw, attempt)
         return F.apply(kind, reply, self.faults, host, target)
 
@@ -257,6 +270,16 @@ class MirrorServer:
     @property
     def fault_counts(self) -> Counter[str]:
         return self.httpd.fault_counts
+
+    @property
+    def user_agents(self) -> Counter[str]:
+        """User-Agent header -> how many requests sent it."""
+        return self.httpd.user_agents
+
+    @property
+    def fault_log(self) -> list[tuple[str, int, str]]:
+        """Every injected fault: (request path "/<host><target>", attempt, kind)."""
+        return self.httpd.fault_log
 
     def __enter__(self) -> MirrorServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="mirror-http", daemon=True)

@@ -542,6 +542,9 @@ def _marks(n: int) -> str:
     return ", ".join("?" for _ in range(n))
 
 
+INDEX_BATCH = 200  # articles per transaction of NearDupIndex.index: a few MB of arrays at a time
+
+
 @dataclass
 class Report:
     indexed: int = 0  # articles given a signature
@@ -611,13 +614,31 @@ class NearDupIndex:
 
     # --- incremental indexing ----------------------------------------------------------------------
     def index(self, ids: Iterable[str]) -> Report:
-        """Index these articles against everything indexed so far (and each other, oldest first), in
-        one transaction; link the near-duplicates found into clusters."""
+        """Index these articles against everything indexed so far (and each other, oldest first); link the
+        near-duplicates found into clusters. INDEX_BATCH articles are read, sketched and indexed per
+        transaction, in that order: memory stays bounded whatever their number (a crawl's close indexes
+        all it stored), and the outcome is that of one pass over all of them."""
         t0 = time.perf_counter()
         report = Report()
-        docs = sorted(self.docs(list(dict.fromkeys(ids))), key=lambda d: d.order)
+        ordered = self._oldest_first(list(dict.fromkeys(ids)))
+        for start in range(0, len(ordered), INDEX_BATCH):
+            self._index_batch(ordered[start:start + INDEX_BATCH], report)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _oldest_first(self, ids: Sequence[str]) -> list[str]:
+        """`ids` of stored articles in `Doc.order`, from their dates alone (not their text)."""
+        keyed = []
+        for chunk in _chunks(list(ids)):
+            rows = self.conn.execute(f"SELECT id, published_at, first_seen FROM articles WHERE id IN "
+                                     f"({_marks(len(chunk))})", chunk)
+            keyed += [((instant(published, first), first or "", art_id), art_id) for art_id, published, first in rows]
+        return [art_id for _, art_id in sorted(keyed)]
+
+    def _index_batch(self, ids: Sequence[str], report: Report) -> None:
+        docs = sorted(self.docs(ids), key=lambda d: d.order)
         if not docs:
-            return report
+            return
         sk = sketch([d.text for d in docs], self.params, self.perms)
         row_of = {int(pos): i for i, pos in enumerate(sk.indexed)}
         now = now_iso()
@@ -647,8 +668,6 @@ class NearDupIndex:
                     report.pairs += len(matches)
                     report.clusters_new += self._link(doc, matches, now)
         self._sets = {}
-        report.seconds = time.perf_counter() - t0
-        return report
 
     def _set_of(self, doc: Doc) -> np.ndarray:
         s = self._sets.get(doc.id)

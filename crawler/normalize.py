@@ -24,15 +24,20 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# Either of the two above: one scan tells whether there is anything to remove at all.
+_REMOVED = re.compile(f"{_INVISIBLE.pattern[:-1]}{_CONTROL.pattern[1:-1]}]")
+
+
 def clean_text(text: str | None) -> str:
     """NFC, odd and invisible spaces removed, whitespace collapsed to single spaces, trimmed."""
     if not text:
         return ""
-    text = _INVISIBLE.sub("", text)
-    text = _CONTROL.sub("", text)
-    text = _ODD_SPACES.sub(" ", text)
-    text = _MULTISPACE.sub(" ", text).strip()
-    return nfc(text)
+    if _REMOVED.search(text):
+        text = _INVISIBLE.sub("", text)
+        text = _CONTROL.sub("", text)
+    # Once control characters are gone, the characters str.split() splits on are exactly the space and
+    # _ODD_SPACES: splitting and joining with one space is the substitution, the collapse and the trim at once.
+    return nfc(" ".join(text.split()))
 
 
 def unescape_entities(text: str | None) -> str:
@@ -126,8 +131,21 @@ def clean_title(text: str | None) -> str:
 _OLD_STYLE = re.compile(r"([oOuU])([aAeEyY])([\u0300\u0301\u0303\u0309\u0323])(?![\w\u0300-\u036f])")
 
 
+# The same rule on NFC text, where each marked vowel is one character: `oà` -> `òa`, `uỷ` -> `ủy`.
+_TONED = {unicodedata.normalize("NFC", v + t): (v, t) for v in "aAeEyY" for t in "\u0300\u0301\u0303\u0309\u0323"}
+_OLD_STYLE_NFC = re.compile(f"([oOuU])([{''.join(_TONED)}])(?![\\w\u0300-\u036f])")
+
+
+def _move_mark(m: re.Match) -> str:
+    vowel, mark = _TONED[m.group(2)]
+    return unicodedata.normalize("NFC", m.group(1) + mark) + vowel
+
+
 def fold_tone_marks(text: str) -> str:
     """Move the tone mark of open oa/oe/uy syllables onto the first vowel (`hoà` -> `hòa`)."""
+    if unicodedata.is_normalized("NFC", text):
+        # Stored text is NFC: the rule applies to it as it stands, without decomposing and recomposing it all.
+        return _OLD_STYLE_NFC.sub(_move_mark, text)
     decomposed = unicodedata.normalize("NFD", text)
     return nfc(_OLD_STYLE.sub(lambda m: m.group(1) + m.group(3) + m.group(2), decomposed))
 

@@ -24,6 +24,21 @@ NEWS_BACKFILL_MAX_PAGES     listing depth of a backfill (`-a since=YYYY-MM-DD`, 
 NEWS_MAX_ATTEMPTS           runs in which a new article link may fail (HTTP error or 404, timeout,
                             extraction error) before it is given up with a warning (default 3).
 
+Retries within a run (crawler/retry.py; how many: Scrapy's RETRY_TIMES, RETRY_HTTP_CODES):
+
+NEWS_RETRY_BACKOFF          seconds: retry n waits a random time below NEWS_RETRY_BACKOFF * 2**(n-1)
+                            (exponential backoff with full jitter; default 1.0).
+NEWS_RETRY_MAX_DELAY        seconds: the cap of any wait (default 60). A 429/503 `Retry-After` is
+                            waited for (and pauses the host) up to this; a longer one is left to the
+                            next run.
+
+WARC archives (crawler/warc.py; re-extraction: crawler/reextract.py; README "WARC archives"):
+
+WARC_DIR                    directory of the WARC archive: every fetched response and its request
+                            go to rotating gzipped WARC files there (default empty: off).
+NEWS_WARC_MAX_BYTES         a WARC file is closed and the next one started once it reaches this size
+                            (default 1_000_000_000, 1 GB; 0: one file per process).
+
 Near-duplicates across papers (crawler/neardup.py, pipelines/neardup.py; README "Near-duplicates"):
 
 NEWS_NEARDUP_ENABLED        index each crawl's new articles and link near-duplicates (default True).
@@ -34,6 +49,18 @@ NEWS_NEARDUP_SHINGLE        words per shingle (default 5).
 NEWS_NEARDUP_PERM           MinHash permutations per signature (default 128); LSH bands follow from it
                             and the threshold. An existing index keeps the values it was built with:
                             `python -m crawler dedupe --rebuild` applies new ones.
+
+Distributed crawling on scrapy-redis (crawler/distributed/; README "Distributed crawling"):
+
+NEWS_REDIS_URL              redis://[:password@]host:port/db of a distributed crawl (default empty:
+                            one machine, no Redis). Set, a paper's spider is a worker (`scrapy crawl
+                            KEY -s NEWS_REDIS_URL=...`, `python -m crawler worker --redis URL`): the
+                            queue and dupefilter are shared in Redis, its articles go to the one
+                            `python -m crawler ingest --redis URL`, and it never opens DB_PATH.
+NEWS_REDIS_IDLE_SECONDS     a worker stops once its paper's shared frontier (queued and in-flight
+                            requests of every worker) has been empty this long; the ingest, once no
+                            worker is left, waits this long for a new one before leaving unfinished
+                            requests in Redis for the next run (default 30).
 """
 
 import os
@@ -55,10 +82,16 @@ NEWS_RECHECK_HOURS = 48
 NEWS_RECHECK_DELAY_HOURS = 6
 NEWS_BACKFILL_MAX_PAGES = 100
 NEWS_MAX_ATTEMPTS = 3
+NEWS_RETRY_BACKOFF = 1.0
+NEWS_RETRY_MAX_DELAY = 60.0
+WARC_DIR = ""
+NEWS_WARC_MAX_BYTES = 1_000_000_000
 NEWS_NEARDUP_ENABLED = True
 NEWS_NEARDUP_THRESHOLD = 0.55
 NEWS_NEARDUP_SHINGLE = 5
 NEWS_NEARDUP_PERM = 128
+NEWS_REDIS_URL = ""
+NEWS_REDIS_IDLE_SECONDS = 30
 
 # --- politeness -----------------------------------------------------------------------------------
 # A descriptive User-Agent; set your own contact with -s USER_AGENT="... (+mailto:you@example.org)".
@@ -76,7 +109,12 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 COOKIES_ENABLED = False
+# No way into a running crawl: no telnet console, and not Scrapy's remote control either (2.19 turns
+# on by default an HTTP server that runs Python code sent to it, on localhost behind a token).
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+# Passwords in URLs and secret-named settings are masked in every log line (crawler/redact.py).
+EXTENSIONS = {"crawler.redact.RedactSecrets": 0}
 
 # The mirror routing lives in the download handler, below every middleware, so robots.txt,
 # redirects, retries, the dupefilter and the stats all see the papers' real URLs.
@@ -86,8 +124,18 @@ DOWNLOAD_HANDLERS = {
 }
 
 # Conditional requests (If-None-Match / If-Modified-Since) for listing, feed and sitemap pages.
+# Retries wait (backoff, Retry-After) in place of Scrapy's RetryMiddleware; empty and cut-off 200s
+# are recognised below HttpCompressionMiddleware (590: the inflated body, DOWNLOAD_MAXSIZE applied
+# to it) and retried like a 5xx; off-site redirects and redirect loops fail the request, counted,
+# before RedirectMiddleware (600) follows them (crawler/guards.py).
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.BackoffRetryMiddleware": 550,
     "crawler.conditional.ConditionalGetMiddleware": 560,
+    "crawler.guards.PageCheckMiddleware": 585,
+    "crawler.guards.RedirectGuardMiddleware": 610,
+    # Next to the download handler: every response as received, each redirect hop and retry (WARC_DIR).
+    "crawler.warc.WarcMiddleware": 950,
 }
 
 ITEM_PIPELINES = {

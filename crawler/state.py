@@ -50,6 +50,7 @@ class CrawlState:
         self.batch = Batch()
         self.crawl_id: int | None = None
         self.site = ""
+        self.archived = False  # articles re-extracted from a WARC archive (crawler/reextract.py), not fetched now
 
     @property
     def stats(self):
@@ -84,12 +85,13 @@ class CrawlState:
         return [(i, us[0]) for i, us in spellings.items() if i not in known]
 
     def record_page(self, response, new: list[tuple[str, str]] = (), validators: tuple[str, str] | None = None,
-                    pages: list[tuple[str, dict]] = ()) -> None:
+                    pages: list[tuple[str, dict]] = (), unread: bool = False) -> None:
         """A discovery page is read: its new article links (url id, url) and the further pages to
-        read ((url, how to read it)) join the frontier, it leaves the frontier itself, and its
-        validators are stored; one transaction."""
+        read ((url, how to read it)) join the frontier, it leaves the frontier itself (unless
+        `unread`: what came was not the page, see crawler.failures), and its validators are stored;
+        one transaction."""
         rows = [(url_id(url), url, json.dumps(page, sort_keys=True)) for url, page in pages]
-        done = [url_id(u) for u in fetched_urls(response)]
+        done = [] if unread else [url_id(u) for u in fetched_urls(response)]
         self.store.record_page(self.site, response.url, validators, list(new), self.crawl_id, rows, done)
 
     # --- settling article pages -------------------------------------------------------------------
@@ -129,9 +131,10 @@ class CrawlState:
         self.batch.gone.add(article_id)
         self.maybe_flush()
 
-    def failed(self, url: str) -> None:
-        """A fetch that failed for good this time (retries spent): the frontier counts the attempt."""
-        self.batch.failed.add(url_id(url))
+    def failed(self, *urls: str) -> None:
+        """A fetch that failed for good this time (retries spent): the frontier counts the attempt
+        (of each URL given: a redirect chain's first one is the frontier's)."""
+        self.batch.failed.update(url_id(url) for url in urls)
         self.maybe_flush()
 
     def maybe_flush(self) -> None:
@@ -142,7 +145,7 @@ class CrawlState:
         if not self.batch:
             return
         batch, self.batch = self.batch, Batch()
-        counts = self.store.write_batch(batch, self.crawl_id)
+        counts = self.store.write_batch(batch, self.crawl_id, archived=self.archived)
         for name, n in counts.items():
             if n:
                 self.stats.inc_value(f"articles/{name}", n)

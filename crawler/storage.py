@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
@@ -43,6 +44,10 @@ VERSION_COLUMNS = {
     "id": int, "article_id": str, "version": int, "stored_at": str,
     **{k: v for k, v in ARTICLE_COLUMNS.items() if k not in ("id", *LATER_ARTICLE_COLUMNS)},
 }
+# What extraction and rendering produce: a re-extraction (crawler/reextract.py) compares all of it, as
+# a better parser may fix a byline or a date without changing content_hash.
+EXTRACTED_COLUMNS = ("title", "sapo", "body", "author", "published_at", "modified_at", "category", "tags",
+                     "images", "blocks", "text")
 SEEN_COLUMNS = {"id": str, "url": str, "site": str, "outcome": str, "article_id": str, "crawl_id": int,
                 "seen_at": str}
 FRONTIER_COLUMNS = {"id": str, "url": str, "site": str, "found_on": str, "found_at": str, "attempts": int,
@@ -233,11 +238,8 @@ class Store:
     # Plain SQL inside transaction(): nothing in here may commit half a batch.
     def _upsert(self, table: str, row: dict, key: str, keep: tuple[str, ...] = ()) -> None:
         """INSERT, or UPDATE the given columns of the existing row (except `key` and `keep`)."""
-        cols = list(row)
-        sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key and c not in keep)
-        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
-        self.db.execute(sql + (f" ON CONFLICT({key}) DO UPDATE SET {sets}" if sets else " ON CONFLICT DO NOTHING"),
-                        [row[c] for c in cols])
+        cols = tuple(row)
+        self.db.conn.execute(_upsert_sql(table, cols, key, tuple(keep)), [row[c] for c in cols])
 
     def sync_sites(self, sites) -> None:
         with self.transaction():
@@ -248,14 +250,19 @@ class Store:
                     "status": s.status, "merged_into": s.merged_into, "verified": int(s.verified), "note": s.note,
                 }, "key")
 
-    def write_batch(self, batch: Batch, crawl_id: int | None) -> dict[str, int]:
+    def write_batch(self, batch: Batch, crawl_id: int | None, archived: bool = False) -> dict[str, int]:
         """The whole batch in one transaction: all of it or none of it. Returns how many articles
-        were new, updated (content changed: the old version kept in article_versions) or unchanged."""
+        were new, updated (content changed: the old version kept in article_versions) or unchanged.
+        `archived`: the articles were re-extracted from archived responses (see _write_article)."""
         now = now_iso()
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self.transaction():
+            # Which of the batch's articles are stored already: one query, not one per article.
+            stored = self._stored_ids([a.id for a in batch.articles])
             for article in batch.articles:
-                counts[self._write_article(article_row(article, now, crawl_id), now)] += 1
+                new = article.id not in stored
+                stored.add(article.id)  # the same article twice in a batch: the second is an update
+                counts[self._write_article(article_row(article, now, crawl_id), now, archived, new=new)] += 1
             for alias in batch.aliases:
                 self._upsert("aliases", {**alias, "first_seen": now, "crawl_id": crawl_id}, "url")
             for seen in batch.seen:
@@ -269,12 +276,26 @@ class Store:
                              batch.gone)
         return counts
 
-    def _write_article(self, row: dict, now: str) -> str:
-        old = next(self.db.query("SELECT * FROM articles WHERE id = ?", [row["id"]]), None)
+    def _stored_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(ids):
+            sql = f"SELECT id FROM articles WHERE id IN ({', '.join('?' for _ in chunk)})"
+            found.update(r[0] for r in self.db.conn.execute(sql, chunk))
+        return found
+
+    def _write_article(self, row: dict, now: str, archived: bool = False, new: bool = False) -> str:
+        """`new`: the caller knows the article is not stored yet."""
+        old = None if new else next(self.db.query("SELECT * FROM articles WHERE id = ?", [row["id"]]), None)
         if old is None:
             self._upsert("articles", row, "id")
             return "new"
-        if old["content_hash"] == row["content_hash"]:
+        if archived:
+            # Re-extracted from an archive: nothing was fetched now (last_seen, rechecked_at and gone_at
+            # stay), and a difference is the parser's, not the paper's (no modified_at invented).
+            row.update(modified_at=row["modified_at"] or old["modified_at"], last_seen=old["last_seen"])
+            if all(old[k] == row[k] for k in EXTRACTED_COLUMNS):
+                return "unchanged"
+        elif old["content_hash"] == row["content_hash"]:
             # Same normalized content: nothing to store but the fact that we looked.
             self.db.execute("UPDATE articles SET last_seen = ?, rechecked_at = ? WHERE id = ?", [now, now, row["id"]])
             return "unchanged"
@@ -284,8 +305,9 @@ class Store:
         kept = {k: old[k] for k in VERSION_COLUMNS if k in old and k != "id"}
         self._upsert("article_versions", {**kept, "article_id": row["id"], "version": version, "stored_at": now},
                      "id")
-        # first_seen survives; modified_at is the page's own when it states one, else when we noticed.
-        row.update(modified_at=row["modified_at"] or now, rechecked_at=now, gone_at=None)
+        if not archived:
+            # first_seen survives; modified_at is the page's own when it states one, else when we noticed.
+            row.update(modified_at=row["modified_at"] or now, rechecked_at=now, gone_at=None)
         self._upsert("articles", row, "id", keep=("first_seen",))
         return "updated"
 
@@ -307,7 +329,7 @@ class Store:
                 self._upsert("frontier", {"id": link_id, "url": url, "site": site, "found_on": page_url,
                                           "found_at": now, "attempts": 0, "crawl_id": crawl_id, "page": page},
                              "id", keep=tuple(FRONTIER_COLUMNS))
-            if validators and any(validators):
+            if validators is not None:  # ("", ""): read, without validators to send next time
                 self._upsert("fetch_state", {"url": page_url, "site": site, "etag": validators[0],
                                              "last_modified": validators[1], "checked_at": now}, "url")
 
@@ -334,6 +356,13 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
+
+
+@lru_cache(maxsize=64)
+def _upsert_sql(table: str, cols: tuple[str, ...], key: str, keep: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key and c not in keep)
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+    return sql + (f" ON CONFLICT({key}) DO UPDATE SET {sets}" if sets else " ON CONFLICT DO NOTHING")
 
 
 def article_row(a: Article, seen: str, crawl_id: int | None) -> dict:

@@ -17,11 +17,12 @@ from scrapy.exceptions import CloseSpider
 from crawler.article import Article
 from crawler.lock import SiteLock
 from crawler.registry import default_registry
-from crawler.state import state_for
+from crawler.state import fetch_of, state_for
 
 logger = logging.getLogger(__name__)
 
 DROP_PREFIX = "articles/dropped/"
+TRANSIENT_DROPS = ("not_article/challenge", "not_article/empty")
 
 
 def crawl_outcome(finish_reason: str | None, errors: int) -> str:
@@ -99,7 +100,15 @@ class SQLitePipeline:
 
     def item_dropped(self, item, response, exception, spider=None):
         # "reason: url" (pipelines.validate, pipelines.dedupe): the reason is what the record keeps.
-        self.state.dropped(item, str(exception).partition(":")[0].strip() or "dropped")
+        reason = str(exception).partition(":")[0].strip() or "dropped"
+        fetch = fetch_of(item)
+        if reason in TRANSIENT_DROPS and fetch is not None:
+            # A bot check or a blank page stood in for the article today: not settled, so the next
+            # runs fetch it again (given up after NEWS_MAX_ATTEMPTS, as any failure).
+            if not fetch.recheck:
+                self.state.failed(*fetch.urls)
+            return
+        self.state.dropped(item, reason)
 
     def close_spider(self, spider=None):
         self.state.flush()

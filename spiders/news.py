@@ -28,13 +28,15 @@ from urllib.parse import urlsplit
 
 import scrapy
 from lxml import etree
-from scrapy.exceptions import IgnoreRequest
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
+from w3lib.encoding import http_content_type_encoding
 
 from crawler.canonical import url_id
+from crawler.distributed import worker_settings
+from crawler.distributed.state import worker_state
 from crawler.extract import extract
 from crawler.extract.families import family_spec
+from crawler.failures import RETRYABLE_PROBLEMS, declares_entities, failure_kind, fetched_urls_of
 from crawler.registry import Site, default_registry
 from crawler.state import attach_fetch, fetched_urls, state_for
 
@@ -50,10 +52,27 @@ def _truthy(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def link(href) -> str:
+    """A link as a server reads it: the surrounding whitespace dropped (as browsers trim an href),
+    escapes of unreserved characters decoded (RFC 3986 6.2.2.2: `%2D` is `-`), so that an article
+    link printed oddly still matches the paper's article_pattern and its url id."""
+    def unescape(m: re.Match) -> str:
+        ch = chr(int(m[1], 16))
+        return ch if ch in _UNRESERVED else m[0].upper()
+
+    return _ESCAPE.sub(unescape, str(href).strip())
+
+
 def validators(response) -> tuple[str, str] | None:
-    etag = response.headers.get("ETag", b"").decode("latin-1")
-    last_modified = response.headers.get("Last-Modified", b"").decode("latin-1")
-    return (etag, last_modified) if etag or last_modified else None
+    if response.meta.get("page_problem"):  # not the page: a 304 next time would hide what it should show
+        return None
+    # ("", "") without validators: the row still records that the page was read (see keep_walking)
+    return (response.headers.get("ETag", b"").decode("latin-1"),
+            response.headers.get("Last-Modified", b"").decode("latin-1"))
 
 
 class NewsSpider(scrapy.Spider):
@@ -66,6 +85,8 @@ class NewsSpider(scrapy.Spider):
                  backfill: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.site: Site = default_registry()[self.site_key]
+        # Scrapy's OffsiteMiddleware drops requests (redirects included) to any other host.
+        self.allowed_domains = sorted(self.site.all_hosts)
         spec = family_spec(self.site.family)
         self.pagination = (self.site.pagination,) if self.site.pagination else (spec.pagination if spec else ())
         self.max_pages_arg = int(max_pages) if max_pages else None
@@ -73,6 +94,11 @@ class NewsSpider(scrapy.Spider):
             raise ValueError(f"since must be YYYY-MM-DD, not {since!r}")
         self.since = since or ""
         self.backfill = bool(self.since or self.max_pages_arg or _truthy(backfill))
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        worker_settings(settings)  # NEWS_REDIS_URL set: a worker of a distributed crawl (crawler/distributed/)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -85,7 +111,9 @@ class NewsSpider(scrapy.Spider):
         spider.recheck_hours = s.getfloat("NEWS_RECHECK_HOURS", 48)
         spider.recheck_delay = s.getfloat("NEWS_RECHECK_DELAY_HOURS", 6)
         spider.max_attempts = s.getint("NEWS_MAX_ATTEMPTS", 3)
-        spider.state = state_for(crawler)
+        # A worker asks Redis what it would ask the database (crawler/distributed/state.py).
+        spider.distributed = bool(s.get("NEWS_REDIS_URL"))
+        spider.state = worker_state(crawler, spider.site_key) if spider.distributed else state_for(crawler)
         # Backfill with `since` only: the publication day of each article fetched this run, by url id.
         spider.days: dict[str, str] = {}
         # Url ids of the listing and sitemap pages requested this run (a few dozen): a "previous page"
@@ -94,12 +122,16 @@ class NewsSpider(scrapy.Spider):
         return spider
 
     async def start(self):
-        # The store pipeline has opened by now (it opens before start requests are read): the paper's
-        # lock is held and interrupted crawls are closed, so the frontier and rechecks are ours.
-        for req in self.resume_requests():
-            yield req
-        for req in self.recheck_requests():
-            yield req
+        if self.distributed:
+            # The frontier is the shared queue; the SQLite frontier and rechecks stay with `refresh`.
+            await self.state.ready()
+        else:
+            # The store pipeline has opened by now (it opens before start requests are read): the paper's
+            # lock is held and interrupted crawls are closed, so the frontier and rechecks are ours.
+            for req in self.resume_requests():
+                yield req
+            for req in self.recheck_requests():
+                yield req
         for req in self.start_requests_list():
             yield req
 
@@ -161,16 +193,22 @@ class NewsSpider(scrapy.Spider):
         if page is None:
             return self.article_request(url)
         if page["kind"] == "api":
-            return self.api_request(page["category_id"], page["page"], page["known_pages"], tracked=True)
+            return self.api_request(page["category_id"], page["page"], page["known_pages"], tracked=True,
+                                    rewalk=True)
         if page["kind"] == "sitemap":
             return self.page_request(url, self.parse_sitemap, tracked=True)
+        # A listing page left in the frontier belongs to a walk that a kill or a failure cut short: the
+        # rest of that walk is read without stopping at known pages (NEWS_MAX_LISTING_PAGES deep at most),
+        # as what it leads to may be known from elsewhere yet not all of it.
         return self.page_request(url, self.parse_listing, page=page["page"], known_pages=page["known_pages"],
-                                 tracked=True)
+                                 tracked=True, rewalk=True)
 
     def api_request(self, category_id: int, page: int, known_pages: int = 0, previous=(),
-                    tracked: bool = False) -> scrapy.Request:
+                    tracked: bool = False, rewalk: bool = False) -> scrapy.Request:
         url = self.site.listing_api["url"].format(page=page, category_id=category_id)
         meta = {"previous": list(previous)} if self.since else {}
+        if rewalk:
+            meta["rewalk"] = True
         request = self.page_request(url, self.parse_api, page=page, category_id=category_id,
                                     known_pages=known_pages, tracked=tracked, **meta)
         request.headers.update({"X-Requested-With": "XMLHttpRequest", "Accept": "application/json, text/plain, */*"})
@@ -182,13 +220,35 @@ class NewsSpider(scrapy.Spider):
     def page_read(self, response, new: list[tuple[str, str]], pages: list[tuple[str, dict]] = ()):
         """Record a discovery page as read (its new article links and further `pages` into the
         frontier, its validators: one transaction), then request its new articles."""
-        self.state.record_page(response, new, validators(response), pages)
+        unread = self.not_the_page(response)
+        self.state.record_page(response, new, validators(response), pages, unread=unread)
         return [self.article_request(url) for _, url in new]
 
     def page_done(self, response) -> None:
         """A tracked page that led nowhere (304, past `since`, unreadable) leaves the frontier."""
-        if response.meta.get("tracked"):
+        if response.meta.get("tracked") and not self.not_the_page(response):
             self.state.record_page(response)
+
+    def not_the_page(self, response) -> bool:
+        """What came was empty, cut off or a bot check (crawler.guards.PageCheckMiddleware): the page
+        stays in (or joins) the frontier, one failed attempt more, to be read by the next run."""
+        if not response.meta.get("page_problem"):
+            return False
+        self.walk_unfinished(response.request)
+        return True
+
+    def walk_unfinished(self, request) -> None:
+        """A listing or listing-API page could not be read: the frontier keeps it (a first page joins
+        it), so the next run reads it and walks on from it (see frontier_request)."""
+        meta = request.meta
+        if meta.get("page", 0) >= 1 and not meta.get("tracked"):
+            how = {"kind": "listing", "page": meta["page"], "known_pages": 0}
+            if "category_id" in meta:
+                how.update(kind="api", category_id=meta["category_id"])
+            self.state.store.record_page(self.site.key, request.url, None, [], self.state.crawl_id,
+                                         [(url_id(request.url), request.url, json.dumps(how, sort_keys=True))])
+        if meta.get("tracked") or meta.get("page", 0) >= 1:
+            self.state.failed(*fetched_urls_of(request))
 
     def keep_walking(self, response, ids: list[str], n_new: int) -> tuple[bool, int]:
         """Whether to read the next listing page, and how many known pages in a row we have read."""
@@ -196,7 +256,11 @@ class NewsSpider(scrapy.Spider):
         known_pages = 0 if n_new else response.meta.get("known_pages", 0) + 1
         if page < 1 or page >= self.max_pages:
             return False, known_pages  # the home page is read once; sections max_pages deep
-        if not self.backfill and self.tolerance > 0 and known_pages >= self.tolerance:
+        # A section whose first page was never read to the end before (a first run killed before it got
+        # there, or a failure) is walked without stopping at known pages: its links may be known from the
+        # home page or a feed while its deeper pages are not.
+        rewalk = response.meta.get("rewalk") or (page == 1 and self.state.store.validators(response.url) is None)
+        if not self.backfill and self.tolerance > 0 and known_pages >= self.tolerance and not rewalk:
             self.crawler.stats.inc_value("refresh/listing/stopped_known")
             return False, known_pages
         if self.since and self.older_than_since(ids):
@@ -229,7 +293,7 @@ class NewsSpider(scrapy.Spider):
         if self.past_since(response):
             self.page_done(response)
             return
-        articles = self.article_links(response.urljoin(h) for h in response.css("a::attr(href)").getall())
+        articles = self.article_links(response.urljoin(link(h)) for h in response.css("a::attr(href)").getall())
         ids = [url_id(u) for u in articles] if self.since else []
         new = self.state.unknown(articles)
         more, known_pages = self.keep_walking(response, ids, len(new))
@@ -237,7 +301,7 @@ class NewsSpider(scrapy.Spider):
         if more:
             for css in self.pagination:
                 for href in response.css(css).xpath("@href").getall():
-                    url = response.urljoin(href)
+                    url = response.urljoin(link(href))
                     host = urlsplit(url).hostname
                     if host not in self.site.all_hosts or self.site.is_article_url(url) or url == response.url:
                         continue  # javascript: links, other sites, articles, the page itself
@@ -247,6 +311,8 @@ class NewsSpider(scrapy.Spider):
                                         "known_pages": known_pages}))
         yield from self.page_read(response, new, pages)
         previous = {"previous": ids} if self.since else {}
+        if response.meta.get("rewalk"):
+            previous["rewalk"] = True
         for url, page in pages:
             yield self.page_request(url, self.parse_listing, page=page["page"], known_pages=known_pages,
                                     tracked=True, **previous)
@@ -259,18 +325,21 @@ class NewsSpider(scrapy.Spider):
         try:
             data = json.loads(response.text or "{}").get("data") or []
         except (ValueError, AttributeError):
+            self.crawler.stats.inc_value("refresh/unreadable/api")
             logger.warning("listing API answered no JSON: %s", response.url)
             data = None
         if data is None or self.past_since(response):
             self.page_done(response)
             return
         key = self.site.listing_api.get("link_key", "link")
-        articles = self.article_links(response.urljoin(item.get(key, "")) for item in data if isinstance(item, dict))
+        articles = self.article_links(response.urljoin(link(item.get(key) or "")) for item in data
+                                      if isinstance(item, dict))
         ids = [url_id(u) for u in articles] if self.since else []
         new = self.state.unknown(articles)
         more, known_pages = self.keep_walking(response, ids, len(new))
         category, page = response.meta["category_id"], response.meta["page"] + 1
-        nxt = self.api_request(category, page, known_pages, ids, tracked=True) if more and data else None
+        nxt = (self.api_request(category, page, known_pages, ids, tracked=True, rewalk=response.meta.get("rewalk", False))
+               if more and data else None)
         how = {"kind": "api", "category_id": category, "page": page, "known_pages": known_pages}
         yield from self.page_read(response, new, [(nxt.url, how)] if nxt else [])
         if nxt:
@@ -280,11 +349,13 @@ class NewsSpider(scrapy.Spider):
         if response.status == 304:
             return
         self.crawler.stats.inc_value("requests/feed")
+        self.check_entities(response)
         try:
             root = etree.fromstring(response.body, parser=_SAFE_XML)
         except etree.XMLSyntaxError:
             root = None
         if root is None:
+            self.crawler.stats.inc_value("refresh/unreadable/feed")
             logger.warning("feed is not XML: %s", response.url)
             return
         links = [(el.text or el.get("href") or "").strip() for el in root.iter("link", "{*}link")]
@@ -295,9 +366,11 @@ class NewsSpider(scrapy.Spider):
             self.page_done(response)
             return
         self.crawler.stats.inc_value("requests/sitemap")
+        self.check_entities(response)
         try:
-            sitemap = Sitemap(response.body)
+            sitemap = Sitemap(response.body)  # lxml iterparse, resolve_entities=False
         except Exception:  # a broken sitemap is logged, the crawl goes on
+            self.crawler.stats.inc_value("refresh/unreadable/sitemap")
             logger.warning("sitemap is not readable XML: %s", response.url)
             self.page_done(response)
             return
@@ -333,9 +406,17 @@ class NewsSpider(scrapy.Spider):
                 stats.inc_value("articles/not_found")
                 self.state.failed(response.url)
             return
+        problem = response.meta.get("page_problem")
+        if problem in RETRYABLE_PROBLEMS:  # still empty or cut off after the retries: not stored
+            stats.inc_value(f"articles/unreadable/{problem}")
+            logger.warning("%s page, not stored (the next run tries again): %s", problem, response.url)
+            self.state.failed(*fetched_urls(response))
+            return
         try:
-            article = extract(response.url, response.body, encoding=getattr(response, "encoding", None),
-                              use_families=self.use_families)
+            # Only a charset the server declared: Scrapy's `response.encoding` is a guess when none is,
+            # and a windows-1258 page without a label guessed as windows-1250 would be stored garbled.
+            declared = http_content_type_encoding(response.headers.get("Content-Type", b"").decode("latin-1"))
+            article = extract(response.url, response.body, encoding=declared, use_families=self.use_families)
         except Exception as exc:  # one broken page never stops the crawl: count it, log it with its URL
             stats.inc_value("articles/errors/extract")
             logger.error("extraction failed for %s: %s: %s", response.url, type(exc).__name__, exc)
@@ -346,20 +427,33 @@ class NewsSpider(scrapy.Spider):
                 self.days[url_id(url)] = article.published_at[:10]
         yield attach_fetch(article, response)
 
+    def check_entities(self, response) -> None:
+        """Feeds and sitemaps are parsed with entity expansion and network access off; a document
+        that declares entities anyway (a billion-laughs bomb, an external entity) is counted."""
+        if declares_entities(response.body):
+            self.crawler.stats.inc_value("refresh/xml/entities_ignored")
+            logger.warning("XML with entity declarations (not expanded): %s", response.url)
+
     def fetch_failed(self, failure):
-        """An article or a page could not be fetched. As Scrapy would: an HTTP error status is
-        logged at INFO (retries of a 5xx already logged an ERROR), any other failure at ERROR."""
+        """An article or a page could not be fetched (crawler.failures names why). robots.txt is
+        respected at once; anything else stays in the frontier, for the next runs, up to
+        NEWS_MAX_ATTEMPTS. An HTTP error status is logged at INFO as Scrapy would (retries of a 5xx
+        already logged an ERROR), a limit or a redirect the crawler refused at WARNING, the rest at ERROR."""
         request, stats = failure.request, self.crawler.stats
-        if failure.check(HttpError):
-            stats.inc_value("refresh/fetch_failed/http")
-            logger.info("ignoring response <%d %s>", failure.value.response.status, request.url)
-        elif failure.check(IgnoreRequest):
-            # robots.txt forbids it (or another middleware refused it): asking again changes nothing.
-            stats.inc_value("refresh/fetch_failed/ignored")
+        kind = failure_kind(failure)
+        stats.inc_value(f"refresh/fetch_failed/{kind}")
+        if kind == "robots":  # asking again changes nothing
             self.state.settle([request.url], "ignored")
             return
+        if kind == "http":
+            logger.info("ignoring response <%d %s>", failure.value.response.status, request.url)
+        elif kind in ("offsite", "redirect_loop", "too_large"):
+            urls = fetched_urls_of(request)
+            via = f" (redirected to {request.url})" if len(urls) > 1 else ""
+            logger.warning("fetch refused (%s) for %s%s: %s", kind, urls[0], via, failure.getErrorMessage())
         else:
-            stats.inc_value("refresh/fetch_failed/download")
             logger.error("fetch failed for %s: %s", request.url, failure.getErrorMessage())
-        if not request.meta.get("recheck"):
-            self.state.failed(request.url)  # stays in the frontier: retried next run, up to NEWS_MAX_ATTEMPTS
+        if request.meta.get("page", 0) >= 1 and request.callback in (self.parse_listing, self.parse_api):
+            self.walk_unfinished(request)
+        elif not request.meta.get("recheck"):
+            self.state.failed(*fetched_urls_of(request))  # a redirect's first URL is the frontier's

@@ -11,8 +11,9 @@ import re
 
 from crawler.article import ARTICLE, CAPTION, PARAGRAPH, Article, Block
 from crawler.canonical import canonical_url
+from crawler.canonical import clear_caches as _clear_canonical
 from crawler.dates import in_range, parse_any
-from crawler.extract.blocks import RawBlock, body_blocks, select_all
+from crawler.extract.blocks import RawBlock, body_blocks
 from crawler.extract.families import FamilySpec, family_spec
 from crawler.extract.generic import (
     generic_author,
@@ -23,11 +24,11 @@ from crawler.extract.generic import (
     locate_body,
 )
 from crawler.extract.metadata import read_metadata
-from crawler.extract.page import Page, decode_html
+from crawler.extract.page import Page, _emphasis_in, decode_html
 from crawler.normalize import byline_of, clean_text, is_related_heading, unescape_entities
 from crawler.registry import Registry, Site, default_registry
 
-__all__ = ["ExtractionError", "extract"]
+__all__ = ["ExtractionError", "clear_caches", "extract"]
 
 _DATELINE = re.compile(r"^\([A-ZĐ][A-ZĐa-z.]{1,7}\)\s*[-–—]\s*")
 # Bot-challenge and anti-DDoS interstitials served with 200 in place of the page.
@@ -39,8 +40,27 @@ _CHALLENGE = re.compile(
 _NOT_FOUND = re.compile(
     r"không tồn tại|đã bị xóa|đã bị xoá|không tìm thấy|trang bạn tìm|404|page not found|lỗi truy cập", re.I
 )
+# One phrase of each alternative above, free of the letters that case-insensitive matching equates with
+# others (i/ı/İ, s/ſ): if the lowered text holds none of them, neither pattern can match, and the (slow, on
+# a long head of text) case-insensitive search is skipped.
+_CHALLENGE_HINTS = ("moment", "your brow", "cf-brow", "attent", "protect", "robot", "bạn là ng", "bật ja", "captcha")
+_NOT_FOUND_HINTS = ("không", "đã b", "trang bạn", "404", "page not found", "truy cập")
+
+
+def _may_match(text: str, hints: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(h in lowered for h in hints)
+
+
 _DATE_ONLY = re.compile(r"^[\w ,]*\d{1,2}[/-]\d{1,2}[/-]\d{4}[\s,|-]*(?:\d{1,2}:\d{2})?[^\w]*$")
 _VIDEO_PATH = re.compile(r"/(?:video|videos|clip|truyen-hinh|short-video|podcast)s?(?:/|-)", re.I)
+
+
+def clear_caches() -> None:
+    """Forget what extraction memoises across pages (canonical URLs, style sheets' emphasis classes), so that
+    a benchmark's repeated pass over the same pages measures each page from cold, as a crawl meets it."""
+    _clear_canonical()
+    _emphasis_in.cache_clear()
 
 
 class ExtractionError(ValueError):
@@ -65,17 +85,15 @@ class _Fields:
 
     def text(self, field: str) -> tuple[str, str]:
         for css, source in self.candidates(field):
-            for node in self.page.sel.css(css):
-                root = node.root
-                value = root if isinstance(root, str) else " ".join(root.itertext())
-                value = unescape_entities(value) if isinstance(root, str) else clean_text(value)
+            for node in self.page.select(css):
+                value = unescape_entities(node) if isinstance(node, str) else clean_text(" ".join(node.itertext()))
                 if value:
                     return value, source
         return "", ""
 
     def texts(self, field: str) -> tuple[list[str], str]:
         for css, source in self.candidates(field):
-            values = [clean_text(" ".join(n.root.itertext())).lstrip("#").strip() for n in self.page.sel.css(css)]
+            values = [clean_text(" ".join(n.itertext())).lstrip("#").strip() for n in self.page.select(css)]
             values = list(dict.fromkeys(v for v in values if v))
             if values:
                 return values, source
@@ -87,15 +105,15 @@ class _Fields:
         for css, source in self.candidates(field):
             container, _, last = css.rpartition(" ")
             container = container.rstrip(" >")
-            if container and last.split(".")[0].split("[")[0] == "a" and self.page.sel.css(container):
+            if container and last.split(".")[0].split("[")[0] == "a" and self.page.select(container):
                 return source
         return ""
 
     def element(self, field: str):
         for css, source in self.candidates(field):
-            for node in self.page.sel.css(css):
-                if not isinstance(node.root, str) and "".join(node.root.itertext()).strip():
-                    return node.root, source
+            for node in self.page.select(css):
+                if not isinstance(node, str) and "".join(node.itertext()).strip():
+                    return node, source
         return None, ""
 
 
@@ -142,14 +160,16 @@ def _page_kind(art: Article, page: Page, site: Site | None, spec: FamilySpec | N
         return "video"
     paragraphs = [b for b in art.blocks if b.kind == PARAGRAPH]
     head_text = " ".join(b.text for b in art.blocks[:6])[:2000]
-    if len(paragraphs) < 4 and _CHALLENGE.search(f"{art.title} {page.sel.css('title::text').get() or ''} {head_text}"):
+    head = f"{art.title} {page.title_text} {head_text}"
+    if len(paragraphs) < 4 and _may_match(head, _CHALLENGE_HINTS) and _CHALLENGE.search(head):
         return "challenge"  # a bot check, not the article: the rerun fetches the page again
-    titles = f"{art.title} {page.sel.css('title::text').get() or ''}"
-    if _NOT_FOUND.search(titles) and (not paragraphs or art.field_sources.get("body") == "generic"):
+    titles = f"{art.title} {page.title_text}"
+    if _may_match(titles, _NOT_FOUND_HINTS) and _NOT_FOUND.search(titles) \
+            and (not paragraphs or art.field_sources.get("body") == "generic"):
         return "error"  # a "not found" page served with 200: no family body, a not-found title
     if len(paragraphs) < 2:
         video_marks = spec.video if spec else ("video",)
-        if og_type.startswith("video") or _VIDEO_PATH.search(art.url) or select_all(page.sel.root, video_marks):
+        if og_type.startswith("video") or _VIDEO_PATH.search(art.url) or page.index.select_all(video_marks):
             return "video"
     if not paragraphs and art.images:
         return "photo"
@@ -221,6 +241,7 @@ def extract(
             captions=spec.captions if spec else (),
             right_marks=(*(spec.right_marks if spec else ()), *page.emphasis_classes),
             drop_nodes=header,
+            index=page.index,
         )
     raw_blocks = _dedupe_adjacent([b for b in raw_blocks if not is_related_heading(b.text)])
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from urllib.parse import urljoin
 
-from lxml.cssselect import CSSSelector
 from lxml.etree import _Element
 
 from crawler.article import CAPTION, PARAGRAPH, Image
+from crawler.extract.select import PageIndex
 from crawler.normalize import clean_text, is_related_heading
 
 BLOCK_TAGS = frozenset(
@@ -53,16 +52,26 @@ class RawBlock:
     byline_class: bool = False  # inside an element whose class names it a byline (`div.author`)
 
 
-@cache
-def _selector(css: str) -> CSSSelector:
-    return CSSSelector(css)
-
-
 def select_all(root: _Element, selectors) -> set[_Element]:
-    found: set[_Element] = set()
-    for css in selectors:
-        found.update(_selector(css)(root))
-    return found
+    """Every element under `root` (itself included) that one of the CSS selectors finds."""
+    return PageIndex(root).select_all(selectors)
+
+
+def _text_upto(el: _Element, limit: int) -> str | None:
+    """The stripped text of `el` (its own text, else all of it), or None as soon as it is known to be longer
+    than `limit`: a related-box heading is short, and joining the text of every large container is not."""
+    own = (el.text or "").strip()
+    if own:
+        return own if len(own) <= limit else None
+    parts: list[str] = []
+    size = 0
+    for piece in el.itertext():
+        parts.append(piece)
+        size += len(piece)
+        # More than `limit` characters once stripped so far: the whole text, stripped, is longer still.
+        if size > limit and len("".join(parts).strip()) > limit:
+            return None
+    return "".join(parts).strip()
 
 
 def _related_boxes(root: _Element) -> set[_Element]:
@@ -71,8 +80,8 @@ def _related_boxes(root: _Element) -> set[_Element]:
     for el in root.iter():
         if not isinstance(el.tag, str) or el is root:
             continue
-        text = (el.text or "").strip() or "".join(el.itertext()).strip()
-        if len(text) > 40 or not is_related_heading(text):
+        text = _text_upto(el, 40)
+        if text is None or not is_related_heading(text):
             continue
         node = el
         while node.getparent() is not None and node.getparent() is not root:
@@ -95,30 +104,34 @@ class _Walker:
         self.blocks: list[RawBlock] = []
         self.images: list[Image] = []
         self.buf: list[tuple[str, bool, bool]] = []
-        self.ctx: list[_Element] = [root]
+        # Layout of the enclosing block elements, (right, centred, byline), each entry OR-ed with the one
+        # below it: a block's layout is known without walking its ancestors again.
+        self.ctx: list[tuple[bool, bool, bool]] = [self._own_layout(root, root.get("style"))]
         self.after_image = False
 
-    def _layout(self) -> tuple[bool, bool, bool]:
-        right = centered = byline = False
-        for el in reversed(self.ctx):
-            if el is not self.root and any(_BYLINE_CLASS.match(c) for c in (el.get("class") or "").split()):
-                byline = True
-            style = el.get("style") or ""
-            align = (el.get("align") or "").lower()
-            if el in self.right_marks or _RIGHT.search(style) or align == "right":
-                right = True
-            if _CENTER.search(style) or align == "center" or el.tag == "center":
-                centered = True
+    def _own_layout(self, el: _Element, style: str | None) -> tuple[bool, bool, bool]:
+        byline = el is not self.root and any(_BYLINE_CLASS.match(c) for c in (el.get("class") or "").split())
+        style = style or ""
+        align = (el.get("align") or "").lower()
+        right = el in self.right_marks or bool(_RIGHT.search(style)) or align == "right"
+        centered = bool(_CENTER.search(style)) or align == "center" or el.tag == "center"
         return right, centered, byline
+
+    def _push(self, el: _Element, style: str | None) -> None:
+        (r, c, b), (r2, c2, b2) = self.ctx[-1], self._own_layout(el, style)
+        self.ctx.append((r or r2, c or c2, b or b2))
+
+    def _layout(self) -> tuple[bool, bool, bool]:
+        return self.ctx[-1]
 
     def flush(self) -> None:
         if not self.buf:
             return
-        text = clean_text("".join(t for t, _, _ in self.buf))
-        visible = [(b, i) for t, b, i in self.buf if t.strip()]
-        self.buf = []
+        buf, self.buf = self.buf, []
+        text = clean_text("".join([t for t, _, _ in buf]))
         if not text:
             return
+        visible = [(b, i) for t, b, i in buf if t.strip()]
         right, centered, byline = self._layout()
         bold = all(b for b, _ in visible)
         italic = all(i for _, i in visible)
@@ -160,18 +173,21 @@ class _Walker:
         if tag == "br":
             self.flush()
             return
+        style = el.get("style")
         is_block = tag in BLOCK_TAGS
         if is_block:
             self.flush()
-            self.ctx.append(el)
-        bold = bold or tag in ("strong", "b") or bool(_BOLD_STYLE.search(el.get("style") or ""))
+            self._push(el, style)
+        bold = bold or tag in ("strong", "b") or bool(style and _BOLD_STYLE.search(style))
         italic = italic or tag in ("em", "i")
-        if el.text:
-            self.buf.append((el.text, bold, italic))
+        text = el.text
+        if text:
+            self.buf.append((text, bold, italic))
         for child in el:
             self.walk(child, bold, italic)
-            if child.tail:
-                self.buf.append((child.tail, bold, italic))
+            tail = child.tail
+            if tail:
+                self.buf.append((tail, bold, italic))
         if is_block:
             self.flush()
             self.ctx.pop()
@@ -185,15 +201,18 @@ def body_blocks(
     captions=(),
     right_marks=(),
     drop_nodes=(),
+    index: PageIndex | None = None,
 ) -> tuple[list[RawBlock], list[Image]]:
-    """Blocks and images of one body element, in page order (`drop_nodes`: elements left out as well)."""
-    dropped = select_all(root, (*COMMON_DROP, *drop)) | _related_boxes(root) | set(drop_nodes)
+    """Blocks and images of one body element, in page order (`drop_nodes`: elements left out as well;
+    `index`: the page's, when the caller has it)."""
+    index = index or PageIndex(root)
+    dropped = index.select_all((*COMMON_DROP, *drop), root) | _related_boxes(root) | set(drop_nodes)
     walker = _Walker(
         root,
         base_url,
         drop=dropped,
-        captions=select_all(root, (*COMMON_CAPTIONS, *captions)),
-        right_marks=select_all(root, right_marks),
+        captions=index.select_all((*COMMON_CAPTIONS, *captions), root),
+        right_marks=index.select_all(right_marks, root),
     )
     walker.walk(root, False, False)
     walker.flush()

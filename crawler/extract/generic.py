@@ -13,26 +13,34 @@ import re
 import unicodedata
 from collections import defaultdict
 
-import trafilatura
 from lxml import etree
 from lxml.etree import _Element
 
 from crawler.dates import ParsedDate, parse_any
 from crawler.extract.metadata import Metadata
 from crawler.extract.page import Page
+from crawler.extract.select import within
 from crawler.normalize import clean_text, clean_title
 
-_DATE_TEST = "contains(@class,'date') or contains(@class,'time') or contains(@id,'date') or contains(@class,'pubdate')"
-_DATE_HOLDERS = f"//*[{_DATE_TEST}]"
+# The position of an element in document order, as PageIndex counts it (elements before it: its ancestors
+# and the elements of XPath's preceding axis).
+_POSITION = etree.XPath("count(ancestor::*) + count(preceding::*)")
 _TRAFILATURA_OPTIONS = dict(
     output_format="xml", include_comments=False, include_tables=False, include_images=False,
     include_formatting=False, with_metadata=False, deduplicate=False,
 )
 
 
+def _date_holders(page: Page) -> list[tuple[_Element, int]]:
+    """Elements whose class mentions a date or time, or whose id a date, in document order, with their
+    position (from the page's index: one pass, not a scan of every element per question)."""
+    return [(el, pos) for el, cls, ident, pos in page.index.attributed
+            if "date" in cls or "time" in cls or "date" in ident or "pubdate" in cls]
+
+
 def generic_title(page: Page, meta: Metadata) -> str:
     # Parts of a title printed in several spans (hanoimoi: "Phường X:" + "Mong sớm…") are words apart.
-    h1s = [clean_text(" ".join(h.root.itertext())) for h in page.sel.css("h1")]
+    h1s = [clean_text(" ".join(h.itertext())) for h in page.root.iter("h1")]
     h1s = [h for h in h1s if len(h) > 10]
     if meta.title:
         # Prefer the <h1> that the og:title starts with (og:title may carry a site suffix).
@@ -42,7 +50,7 @@ def generic_title(page: Page, meta: Metadata) -> str:
         return meta.title
     if h1s:
         return max(h1s, key=len)
-    return clean_title(page.sel.css("title::text").get())
+    return clean_title(page.title_text or None)
 
 
 def generic_date(
@@ -60,7 +68,7 @@ def generic_date(
     if best[0] is not None and best[0].has_time:
         return best
     if best[0] is not None:
-        holders = page.sel.root.xpath(_DATE_HOLDERS)[:40]
+        holders = [el for el, _ in _date_holders(page)[:40]]
     else:
         holders = _header_date_holders(page, title)
     for node in holders:
@@ -74,7 +82,7 @@ def generic_date(
 
 
 def _title_h1(page: Page, title: str):
-    for h1 in page.sel.root.iter("h1"):
+    for h1 in page.root.iter("h1"):
         if title and clean_text(" ".join(h1.itertext())) == title:
             return h1
     return None
@@ -87,11 +95,15 @@ def _header_date_holders(page: Page, title: str) -> list:
     h1 = _title_h1(page, title)
     if h1 is None:
         return []
-    ancestors = [a for a in h1.iterancestors()][:6]
+    ancestors_all = list(h1.iterancestors())
+    ancestors = ancestors_all[:6]
     if len(ancestors) < 2:
         return []
-    found = list(ancestors[1].xpath("." + _DATE_HOLDERS)[:40])
-    preceding = [el for el in h1.xpath(f"preceding::*[{_DATE_TEST}]") if el not in found]
+    holders = _date_holders(page)
+    found = [el for el, _ in holders if el is not ancestors[1] and within(el, ancestors[1])][:40]
+    # XPath's preceding::* of the <h1>: before it in document order, and not one of its ancestors.
+    h1_pos = int(_POSITION(h1))
+    preceding = [el for el, pos in holders if pos < h1_pos and el not in found and el not in ancestors_all]
     for scope in ancestors[2:]:
         inside = [el for el in preceding if any(a is scope for a in el.iterancestors())]
         found += [el for el in reversed(inside) if el not in found][:40]
@@ -140,6 +152,8 @@ def locate_body(page: Page) -> _Element | None:
     Trafilatura returns text, not nodes; the element is the lowest ancestor shared by most of the
     DOM paragraphs whose text starts like trafilatura's paragraphs.
     """
+    import trafilatura  # the generic path only: the family path never loads it
+
     xml = trafilatura.extract(page.markup, url=page.url, **_TRAFILATURA_OPTIONS)
     if not xml:
         return None
@@ -147,7 +161,7 @@ def locate_body(page: Page) -> _Element | None:
     wanted = {_key(t) for p in doc.iter("p") if len(t := "".join(p.itertext()).strip()) > 40}
     if not wanted:
         return None
-    root = page.sel.root
+    root = page.root
     hits = [
         (el, key) for el in root.iter("p", "div", "td", "li")
         if (t := (el.text or "").strip() or "".join(el.itertext()).strip()) and (key := _key(t)) in wanted
@@ -169,10 +183,7 @@ def locate_body(page: Page) -> _Element | None:
 
 
 _SENTENCE_END = re.compile(r"[.!?…:;)\]\"'”»]$")
-_LEDE_HOLDERS = (
-    "//*[contains(@class,'sapo') or contains(@class,'desc') or contains(@class,'lead') or "
-    "contains(@class,'summary') or contains(@class,'intro') or contains(@class,'chapeau')]"
-)
+_LEDE_WORDS = ("sapo", "desc", "lead", "summary", "intro", "chapeau")  # in the class attribute
 
 
 def generic_sapo(page: Page, meta: Metadata) -> str:
@@ -181,15 +192,16 @@ def generic_sapo(page: Page, meta: Metadata) -> str:
     if not meta.description:
         return ""
     found = []
-    for node in page.sel.xpath(_LEDE_HOLDERS)[:30]:
-        text = clean_text(" ".join(node.root.itertext()))
+    holders = [el for el, cls, _, _ in page.index.attributed if any(w in cls for w in _LEDE_WORDS)]
+    for node in holders[:30]:
+        text = clean_text(" ".join(node.itertext()))
         if text and (text == meta.description or (len(text) > 60 and meta.description.startswith(text[:60]))):
             found.append(text)
     # A holder cut mid-word is a machine copy of the description (baotayninh prints one before the real lede).
     if found:
         return next((t for t in found if _SENTENCE_END.search(t)), found[0])
     # Else a paragraph of any class printing exactly the description (phuyen.baodaklak: `p.reply`).
-    for node in page.sel.root.iter("p", "h2", "h3", "h4"):
+    for node in page.root.iter("p", "h2", "h3", "h4"):
         if clean_text(" ".join(node.itertext())) == meta.description:
             return meta.description
     return ""

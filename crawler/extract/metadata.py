@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from crawler.extract.page import Page
 from crawler.normalize import clean_title, unescape_entities
 
+_TEXT = etree.XPath("text()", smart_strings=False)
 _ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting", "AnalysisNewsArticle"}
 
 
@@ -27,12 +30,23 @@ class Metadata:
     modified: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _meta_index(page: Page) -> tuple[dict[str, str], list[str]]:
-    """Every <meta> of the page in one pass: name/property/itemprop -> first non-empty content,
-    and the article:tag values (repeated)."""
-    index: dict[str, str] = {}
-    tags: list[str] = []
-    for el in page.sel.root.iter("meta"):
+@dataclass
+class _Head:
+    """What the page's <meta>, <link> and <script> elements say: name/property/itemprop ->
+    first non-empty content, the article:tag values (repeated), the first canonical link's href, and the
+    JSON-LD texts."""
+
+    index: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    canonical: str | None = None
+    jsonld: list[str] = field(default_factory=list)
+
+
+def _read_head(page: Page) -> _Head:
+    head = _Head()
+    index = head.index
+    tagged = page.tagged
+    for el in tagged["meta"]:
         content = (el.get("content") or "").strip()
         if not content:
             continue
@@ -41,8 +55,15 @@ def _meta_index(page: Page) -> tuple[dict[str, str], list[str]]:
             if key:
                 index.setdefault(key, content)
                 if key == "article:tag":
-                    tags.append(content)
-    return index, tags
+                    head.tags.append(content)
+    for el in tagged["link"]:
+        if el.get("rel") == "canonical" and (href := el.get("href")) is not None:
+            head.canonical = href
+            break
+    for el in tagged["script"]:
+        if el.get("type") == "application/ld+json":
+            head.jsonld.extend(_TEXT(el))
+    return head
 
 
 def _meta(index: dict[str, str], *names: str) -> str:
@@ -52,9 +73,9 @@ def _meta(index: dict[str, str], *names: str) -> str:
     return ""
 
 
-def _jsonld_articles(page: Page) -> list[dict]:
+def _jsonld_articles(texts: list[str]) -> list[dict]:
     found = []
-    for raw in page.sel.xpath("//script[@type='application/ld+json']/text()").getall():
+    for raw in texts:
         try:
             data = json.loads(raw.strip(), strict=False)
         except ValueError:
@@ -81,11 +102,12 @@ def _names(value) -> str:
 
 
 def read_metadata(page: Page) -> Metadata:
-    index, tags = _meta_index(page)
+    head = _read_head(page)
+    index, tags = head.index, head.tags
     meta = Metadata(
         title=clean_title(_meta(index, "og:title", "twitter:title")),
         description=unescape_entities(_meta(index, "og:description", "description", "Description")),
-        canonical=(page.sel.xpath("//link[@rel='canonical']/@href").get() or _meta(index, "og:url")).strip(),
+        canonical=(head.canonical or _meta(index, "og:url")).strip(),
         og_type=_meta(index, "og:type").lower(),
         image=_meta(index, "og:image"),
         section=unescape_entities(_meta(index, "article:section")),
@@ -99,7 +121,7 @@ def read_metadata(page: Page) -> Metadata:
             meta.published.append((value, f"meta:{name}"))
     if value := _meta(index, "article:modified_time", "dateModified", "og:updated_time"):
         meta.modified.append((value, "meta:modified"))
-    for item in _jsonld_articles(page):
+    for item in _jsonld_articles(head.jsonld):
         if not meta.title and item.get("headline"):
             meta.title = clean_title(str(item["headline"]))
         if not meta.description and item.get("description"):

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from urllib.parse import urljoin
 
-from bs4.dammit import UnicodeDammit
-from parsel import Selector
+from lxml import etree
+
+from crawler.extract.select import PageIndex
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
+@lru_cache(maxsize=64)
 def _usable(encoding: str) -> str | None:
     """The codec's name when it can label an HTML page: known and ASCII-compatible. Browsers ignore
     UTF-16/32 in <meta> and EBCDIC labels; trusting them turns a page into text without a '<'."""
@@ -35,11 +38,7 @@ def decode_html(body: bytes | str, declared_encoding: str | None = None) -> str:
     practically never valid UTF-8."""
     if isinstance(body, str):
         return body
-    candidates = [e for e in (declared_encoding,) if e]
-    match = _META_CHARSET.search(body[:4096])
-    if match:
-        candidates.append(match.group(1).decode("ascii", "ignore"))
-    for encoding in filter(None, map(_usable, candidates)):
+    for encoding in filter(None, map(_usable, _labels(body, declared_encoding))):
         if encoding in _SINGLE_BYTE_WESTERN and not body.isascii():
             try:
                 return body.decode("utf-8")
@@ -49,8 +48,19 @@ def decode_html(body: bytes | str, declared_encoding: str | None = None) -> str:
             return body.decode(encoding)
         except UnicodeDecodeError:
             continue
+    from bs4.dammit import UnicodeDammit  # only for pages that name no usable encoding
+
     dammit = UnicodeDammit(body, ["utf-8", "windows-1258", "windows-1252"], is_html=True)
     return dammit.unicode_markup if dammit.unicode_markup is not None else body.decode("utf-8", "replace")
+
+
+def _labels(body: bytes, declared_encoding: str | None):
+    """The declared encoding, then the page's <meta charset> (looked for only if the declared one fails)."""
+    if declared_encoding:
+        yield declared_encoding
+    match = _META_CHARSET.search(body[:4096])
+    if match:
+        yield match.group(1).decode("ascii", "ignore")
 
 
 _SINGLE_BYTE_WESTERN = {"latin_1", "iso8859-1", "cp1252", "iso8859-15", "ascii"}
@@ -76,8 +86,38 @@ _CLASS_NAME = re.compile(r"^\s*\.([A-Za-z][\w-]{0,40})\s*$", re.M)
 _EMPHASIS = re.compile(r"text-align\s*:\s*right|font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
 
 
+@lru_cache(maxsize=256)
+def _emphasis_in(css: str) -> tuple[str, ...]:
+    """Class names whose rule in this style sheet makes them bold or right-aligned. Cached: a paper prints
+    the same <style> blocks on every page, and the rule scan is slow on a large one."""
+    return tuple(n for names, body in _CSS_RULE.findall(css) if _EMPHASIS.search(body) for n in _CLASS_NAME.findall(names))
+
+
+_PARSERS = threading.local()
+_TEXT = etree.XPath("text()", smart_strings=False)
+# The elements read whole-page by tag (metadata, <base>, <title>, <style>): gathered in one pass.
+HEAD_TAGS = ("meta", "link", "script", "base", "title", "style")
+
+
+def parse_html(markup: str, url: str | None = None) -> etree._Element:
+    """The page's tree, built as parsel builds it (the same text clean-up and libxml2 options), with one
+    parser per thread reused across pages, and plain lxml elements (lxml.html's element classes cost a
+    Python-level lookup for every element visited)."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+    body = markup.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    root = etree.fromstring(body, parser=parser, base_url=url)
+    if root is None:
+        root = etree.fromstring(b"<html/>", parser=parser, base_url=url)
+    return root
+
+
 @dataclass
 class Page:
+    """One page, parsed once; every extraction path (metadata, family selectors, generic, blocks) shares its
+    tree and its index (`select`)."""
+
     url: str
     html: str
 
@@ -87,33 +127,47 @@ class Page:
         return _without_document_ends(self.html) if self.html else "<html></html>"
 
     @cached_property
-    def sel(self) -> Selector:
-        # parsel parses with lxml's HTML parser; huge_tree so that very long pages still parse.
-        return Selector(text=self.markup, base_url=self.url, huge_tree=True)
+    def root(self) -> etree._Element:
+        return parse_html(self.markup, self.url)
+
+    @cached_property
+    def index(self) -> PageIndex:
+        return PageIndex(self.root)
+
+    @cached_property
+    def tagged(self) -> dict[str, list[etree._Element]]:
+        """The page's HEAD_TAGS elements (wherever they are), by tag, in document order."""
+        found: dict[str, list[etree._Element]] = {tag: [] for tag in HEAD_TAGS}
+        for el in self.root.iter(*HEAD_TAGS):
+            found[el.tag].append(el)
+        return found
+
+    def select(self, css: str) -> list:
+        """Elements (or strings, for `::text` and `::attr(name)`) the CSS selector finds on the page."""
+        return self.index.select(css)
+
+    def select_first(self, css: str):
+        found = self.select(css)
+        return found[0] if found else None
 
     @cached_property
     def base_url(self) -> str:
-        base = self.sel.css("base::attr(href)").get()
+        # The first <base href> (`base::attr(href)`).
+        base = next((h for el in self.tagged["base"] if (h := el.get("href")) is not None), None)
         return urljoin(self.url, base.strip()) if base else self.url
+
+    @cached_property
+    def title_text(self) -> str:
+        """The first text of the page's <title>, as printed (`title::text`)."""
+        return next((t for el in self.tagged["title"] for t in _TEXT(el)), "")
 
     @cached_property
     def emphasis_classes(self) -> tuple[str, ...]:
         """Selectors of classes that the page's own <style> makes bold or right-aligned: bylines
         are often styled this way (`.t1{text-align:right}` on baolaocai) rather than inline."""
-        found = []
-        for css in self.sel.xpath("//style/text()").getall()[:20]:
-            for names, body in _CSS_RULE.findall(css[:200_000]):
-                if _EMPHASIS.search(body):
-                    found += [n for n in _CLASS_NAME.findall(names)]
+        texts = [t for el in self.tagged["style"] for t in _TEXT(el)][:20]  # `//style/text()`
+        found = [n for css in texts for n in _emphasis_in(css[:200_000])]
         return tuple(dict.fromkeys(f".{n}" for n in found))
 
     def absolute(self, link: str) -> str:
         return urljoin(self.base_url, link.strip())
-
-    def first(self, selectors: list[str] | tuple[str, ...]) -> tuple[Selector | None, str]:
-        """The first element matched by the first selector that matches something with text."""
-        for css in selectors:
-            for node in self.sel.css(css):
-                if isinstance(node.root, str) or "".join(node.root.itertext()).strip() or node.root.tag == "meta":
-                    return node, css
-        return None, ""
