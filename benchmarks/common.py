@@ -418,7 +418,11 @@ def scrapy_crawl_cmd(key: str, db: Path, mirror_url: str, concurrency: int, prob
         "-s", "LOG_LEVEL=INFO",
     ]
     if probe:
-        cmd += ["-s", f"EXTENSIONS={PROBE}", "-s", f"BENCH_PROBE_FILE={probe}"]
+        # -s EXTENSIONS replaces the project's dict: the probe is added to it, not put in its place.
+        from crawler import settings
+
+        extensions = json.dumps({**settings.EXTENSIONS, **json.loads(PROBE)})
+        cmd += ["-s", f"EXTENSIONS={extensions}", "-s", f"BENCH_PROBE_FILE={probe}"]
     return cmd
 
 

@@ -1,6 +1,7 @@
 """Every benchmark in sequence (what `make bench` runs), each in its own process, then a summary.
 
-  bench_extract.py  extraction speed and accuracy beside trafilatura (--quick: --repeat 1)
+  bench_extract.py  extraction speed and accuracy beside trafilatura, newspaper4k and news-please
+                    (the last two where installed: `make bench` runs this one in .venv-bench, see --extract-python)
   bench_sqlite.py   storage layer ingest beside plain sqlite3 executemany, size per 1,000 articles
   bench_crawl.py    end-to-end `scrapy crawl` beside a bare Scrapy spider on a generated 5,000-article mirror
   bench_scale.py    the same crawl at 1,000, 5,000 and 20,000 articles
@@ -12,9 +13,9 @@
 
 A failing benchmark does not stop the others (unless --fail-fast); the exit code is 1 if any failed.
 Each script also runs alone (`--help`, `--quick`); each writes benchmarks/results/<name>.json.
-Full run: 8-12 minutes on the 2-core development machine (depending on its load); --quick: about a minute.
+Full run: 10-14 minutes on the 2-core development machine (depending on its load); --quick: about a minute.
 
-    python benchmarks/run_all.py [--quick] [--only crawl,scale] [--fail-fast]
+    python benchmarks/run_all.py [--quick] [--only crawl,scale] [--fail-fast] [--extract-python PY]
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
                                  epilog="\n".join(__doc__.splitlines()[2:]))
     ap.add_argument("--quick", action="store_true", help="small sizes everywhere: a smoke run of every benchmark")
     ap.add_argument("--only", help=f"comma-separated subset of {','.join(SCRIPTS)}")
+    ap.add_argument("--extract-python", default=sys.executable,
+                    help="the Python that runs bench_extract.py (make bench: .venv-bench's, where the peers "
+                         "newspaper4k and news-please are installed; they pin older cssselect and dateutil, so "
+                         "they stay out of the project's .venv)")
     ap.add_argument("--fail-fast", action="store_true", help="stop at the first failing benchmark (default: run all)")
     args = ap.parse_args(argv)
     names = args.only.split(",") if args.only else list(SCRIPTS)
@@ -102,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     for name in names:
         script, quick_args = SCRIPTS[name]
-        cmd = [sys.executable, str(HERE / script), *(quick_args if args.quick else [])]
+        python = args.extract_python if name == "extract" else sys.executable
+        cmd = [python, str(HERE / script), *(quick_args if args.quick else [])]
         print(f"\n=== {name}: {' '.join(Path(c).name if c.endswith('.py') else c for c in cmd[1:])}", flush=True)
         t = time.perf_counter()
         rc = subprocess.call(cmd, cwd=HERE.parent)

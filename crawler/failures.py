@@ -35,7 +35,7 @@ CHALLENGE_MAX_BYTES = 64 << 10  # challenge pages are a few KB; a real page may 
 # One phrase of each alternative above, free of the letters that re.I equates with others (i/ı/İ, s/ſ):
 # a page whose lowered text holds none of them cannot match, and the slow case-insensitive search of
 # 16 KB (most of the cost of checking a page) is skipped.
-CHALLENGE_HINTS = ("moment", "your brow", "cf-brow", "attent", "protect", "robot", "bạn là ng", "bật ja", "captcha")
+CHALLENGE_HINTS = ("t a moment", "your brow", "cf-brow", "attent", "ddo", "là robot", "bạn là ng", "bật ja", "captcha")
 
 
 def failure_kind(failure) -> str:

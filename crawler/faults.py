@@ -391,7 +391,10 @@ def gzip_bomb(size: int = BOMB_SIZE) -> tuple[int, Iterator[bytes]]:
 
     def chunks() -> Iterator[bytes]:
         yield _GZIP_HEADER
-        for _ in range(n):
+        run = block * 64  # 64 KB writes: 32 times fewer than one per block
+        for _ in range(n // 64):
+            yield run
+        for _ in range(n % 64):
             yield block
         yield final + _zeros_crc(n).to_bytes(4, "little") + ((n * _MIB) % 2**32).to_bytes(4, "little")
 
@@ -412,11 +415,56 @@ def _deflated_zero_block() -> tuple[bytes, bytes]:
 
 
 @cache
+@cache
 def _zeros_crc(mib: int) -> int:
-    crc, zeros = 0, bytes(_MIB)
-    for _ in range(mib):
-        crc = zlib.crc32(zeros, crc)
+    """CRC-32 of `mib` MiB of zeros, by doubling (zlib's crc32_combine): reading 2 GiB of zeros through
+    zlib.crc32 takes seconds, long enough for a loaded client to time out before the bomb's trailer."""
+    crc, block, span = 0, zlib.crc32(bytes(_MIB)), _MIB  # block: the CRC of `span` bytes of zeros
+    while mib:
+        if mib & 1:
+            crc = _crc32_combine(crc, block, span)
+        mib >>= 1
+        if mib:
+            block, span = _crc32_combine(block, block, span), 2 * span
     return crc
+
+
+def _crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """CRC-32 of A + B from crc1 = CRC(A), crc2 = CRC(B) and len2 = len(B) (zlib's crc32_combine, GF(2)):
+    crc1 is advanced over len2 zero bytes by squaring the one-zero-bit operator, then xored with crc2."""
+    if len2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << i for i in range(31)]  # the operator for one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four zero bits
+    while True:
+        even = _gf2_square(odd)  # the first square: one zero byte
+        if len2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = _gf2_square(even)
+        if len2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
+
+
+def _gf2_times(mat: list[int], vec: int) -> int:
+    out, i = 0, 0
+    while vec:
+        if vec & 1:
+            out ^= mat[i]
+        vec >>= 1
+        i += 1
+    return out
+
+
+def _gf2_square(mat: list[int]) -> list[int]:
+    return [_gf2_times(mat, m) for m in mat]
 
 
 _FILLER = (

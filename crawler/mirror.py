@@ -63,6 +63,13 @@ class _Handler(BaseHTTPRequestHandler):
     _abort = False
 
     def do_GET(self, body: bool = True) -> None:
+        self.server.begin_request()
+        try:
+            self._get(body)
+        finally:
+            self.server.end_request()
+
+    def _get(self, body: bool) -> None:
         if self.server.delay:
             time.sleep(self.server.delay)
         self.server.count_agent(self.headers.get("User-Agent", ""))
@@ -128,7 +135,25 @@ class _Server(ThreadingHTTPServer):
         self._routes: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str, int]] = []
+        self.in_flight = 0  # requests being answered now (see wait_idle)
         self.user_agents: Counter[str] = Counter()  # User-Agent header -> requests that sent it
+
+    # A request is logged when it is answered, after `delay`: a client killed while waiting leaves its
+    # request to be logged later. Tests that compare request logs across such a kill wait for quiet first.
+    def begin_request(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+
+    def end_request(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """True once no request is being answered (False if `timeout` passed first)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self.in_flight
 
     def count_agent(self, agent: str) -> None:
         with self._lock:

@@ -542,6 +542,89 @@ def _marks(n: int) -> str:
     return ", ".join("?" for _ in range(n))
 
 
+class _Prefilter:
+    """The candidates of a batch's articles among those already indexed, all at once: for each signed article
+    of the batch (a row of `sk.sigs`), how many indexed articles share an LSH band with it (`counts`) and
+    which of them its signature estimates close to the threshold (`close`, article ids). Each candidate's
+    signature is read once for the whole batch, a chunk of them at a time (memory stays bounded), and
+    compared with all the batch's articles it is a candidate of in one vectorised step."""
+
+    def __init__(self, index: NearDupIndex, sk: Sketches):
+        n = len(sk.indexed)
+        self.counts = np.zeros(n, dtype=np.int64)
+        self.close: list[list[str]] = [[] for _ in range(n)]
+        conn, floor = index.conn, index.params.threshold - PREFILTER_MARGIN
+        buckets: dict[int, np.ndarray] = {}
+        for chunk in _chunks(np.unique(sk.keys).tolist()):
+            for key, found in conn.execute(f"SELECT key, group_concat(doc) FROM lsh_bands WHERE key IN "
+                                           f"({_marks(len(chunk))}) GROUP BY key", chunk):
+                buckets[key] = np.array(found.split(","), dtype=np.int64)
+        rows, cands = [], []  # (batch row, indexed doc number): each pair once
+        for i in range(n):
+            found = [buckets[k] for k in sk.keys[i].tolist() if k in buckets]
+            if found:
+                docs = np.unique(np.concatenate(found))
+                rows.append(np.full(len(docs), i, dtype=np.int64))
+                cands.append(docs)
+        if not cands:
+            return
+        rows, cands = np.concatenate(rows), np.concatenate(cands)
+        order = np.argsort(cands, kind="stable")
+        rows, cands = rows[order], cands[order]
+        numbers = np.unique(cands)
+        for start in range(0, len(numbers), _SQL_CHUNK):
+            chunk = numbers[start:start + _SQL_CHUNK]
+            read = conn.execute(f"SELECT doc, article_id, signature FROM minhash WHERE doc IN ({_marks(len(chunk))}) "
+                                f"AND signature IS NOT NULL", chunk.tolist()).fetchall()
+            if not read:
+                continue
+            read.sort()
+            have = np.array([d for d, _, _ in read], dtype=np.int64)
+            sigs = np.vstack([np.frombuffer(sig, dtype="<u4") for _, _, sig in read])
+            lo, hi = np.searchsorted(cands, chunk[0], side="left"), np.searchsorted(cands, chunk[-1], side="right")
+            pair_rows, pair_cands = rows[lo:hi], cands[lo:hi]
+            at = np.searchsorted(have, pair_cands)
+            ok = (at < len(have)) & (have[np.minimum(at, len(have) - 1)] == pair_cands)  # signed, in the index
+            pair_rows, at = pair_rows[ok], at[ok]
+            self.counts += np.bincount(pair_rows, minlength=n)
+            est = (sigs[at] == sk.sigs[pair_rows]).mean(axis=1)
+            for e in np.flatnonzero(est >= floor):
+                self.close[int(pair_rows[e])].append(read[int(at[e])][1])
+
+
+class _SignatureCache:
+    """Signatures read or written during one batch (one transaction: no other writer), by doc number."""
+
+    CAPACITY = 8192  # rows of the matrix: 4 MB at 128 permutations
+
+    def __init__(self, num_perm: int):
+        self.matrix = np.empty((0, num_perm), dtype=np.uint32)  # grown on demand, up to CAPACITY rows
+        self.ids: list[str] = []
+        self.row: dict[int, int] = {}
+        self.free: list[int] = []
+
+    def put(self, number: int, article_id: str, signature: np.ndarray) -> bool:
+        """Keep a signature; False when full (the caller uses it at once)."""
+        if self.free:
+            r = self.free.pop()
+            self.ids[r] = article_id
+        elif len(self.ids) < self.CAPACITY:
+            r = len(self.ids)
+            if r == len(self.matrix):
+                self.matrix = np.resize(self.matrix, (min(self.CAPACITY, max(64, 2 * r)), self.matrix.shape[1]))
+            self.ids.append(article_id)
+        else:
+            return False
+        self.matrix[r] = signature
+        self.row[number] = r
+        return True
+
+    def drop(self, number: int) -> None:
+        r = self.row.pop(number, None)
+        if r is not None:
+            self.free.append(r)
+
+
 INDEX_BATCH = 200  # articles per transaction of NearDupIndex.index: a few MB of arrays at a time
 
 
@@ -568,6 +651,7 @@ class NearDupIndex:
         self.conn, self.params = conn, params
         self.perms = permutations(params.num_perm, params.seed)
         self._sets: dict[str, np.ndarray] = {}  # article id -> shingle set, for this batch's comparisons
+        self._sigs = _SignatureCache(params.num_perm)  # doc number -> signature, for this batch's candidates
 
     # --- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -643,11 +727,18 @@ class NearDupIndex:
         row_of = {int(pos): i for i, pos in enumerate(sk.indexed)}
         now = now_iso()
         self._sets = {}
+        self._sigs = _SignatureCache(self.params.num_perm)
         with _transaction(self.conn):
+            hashes = self._indexed_hashes([d.id for d in docs])
+            # A batch of articles new to the index (the usual case) has its candidates among the indexed ones
+            # found and estimated for all its articles at once (_Prefilter); the articles it indexes itself are
+            # added to each later article's as it goes (batch_keys). Else, article by article (_matches).
+            pre = _Prefilter(self, sk) if not hashes else None
+            batch_keys: dict[int, list[int]] = {}
             for pos, doc in enumerate(docs):
-                known = self.conn.execute("SELECT content_hash FROM minhash WHERE article_id = ?", [doc.id]).fetchone()
+                known = hashes.get(doc.id)
                 if known is not None:
-                    if known[0] == doc.content_hash:
+                    if known == doc.content_hash:
                         continue  # indexed meanwhile by another process
                     self._forget(doc.id)
                 i = row_of.get(pos)
@@ -657,9 +748,22 @@ class NearDupIndex:
                     self.conn.execute(insert, [doc.id, doc.content_hash, int(sk.shingles[pos]), None, now])
                     report.too_short += 1
                     continue
-                matches = self._matches(doc, sk.sigs[i], sk.keys[i], report)
+                if pre is None:
+                    matches = self._matches(doc, sk.sigs[i], sk.keys[i], report)
+                else:
+                    earlier = sorted({j for k in sk.keys[i].tolist() for j in batch_keys.get(k, ())})
+                    close = pre.close[i]
+                    if earlier:
+                        est = estimate(sk.sigs[i], sk.sigs[earlier])
+                        close = close + [docs[int(sk.indexed[earlier[e]])].id
+                                         for e in np.flatnonzero(est >= self.params.threshold - PREFILTER_MARGIN)]
+                    report.candidates += int(pre.counts[i]) + len(earlier)
+                    matches = self._compare(doc, close, report)
+                    for k in set(sk.keys[i].tolist()):
+                        batch_keys.setdefault(k, []).append(i)
                 number = self.conn.execute(insert, [doc.id, doc.content_hash, int(sk.shingles[pos]),
                                                     sk.sigs[i].astype("<u4").tobytes(), now]).lastrowid
+                self._sigs.put(number, doc.id, sk.sigs[i])
                 self.conn.executemany("INSERT OR IGNORE INTO lsh_bands VALUES (?, ?)",
                                       [(int(k), number) for k in sk.keys[i]])
                 report.indexed += 1
@@ -668,6 +772,14 @@ class NearDupIndex:
                     report.pairs += len(matches)
                     report.clusters_new += self._link(doc, matches, now)
         self._sets = {}
+
+    def _indexed_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        """content_hash of those of `ids` already in the index."""
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(ids)):
+            out.update(self.conn.execute(f"SELECT article_id, content_hash FROM minhash WHERE article_id IN "
+                                         f"({_marks(len(chunk))})", chunk).fetchall())
+        return out
 
     def _set_of(self, doc: Doc) -> np.ndarray:
         s = self._sets.get(doc.id)
@@ -678,18 +790,35 @@ class NearDupIndex:
     def _matches(self, doc: Doc, sig: np.ndarray, keys: np.ndarray, report: Report) -> list[tuple[str, float]]:
         p = self.params
         keys = [int(k) for k in keys]
-        cands = [r[0] for r in self.conn.execute(
-            f"SELECT DISTINCT doc FROM lsh_bands WHERE key IN ({_marks(len(keys))})", keys)]
-        rows = []
-        for chunk in _chunks(cands):
-            rows += self.conn.execute(
-                f"SELECT article_id, signature FROM minhash WHERE doc IN ({_marks(len(chunk))}) "
-                f"AND signature IS NOT NULL AND article_id != ?", [*chunk, doc.id]).fetchall()
-        if not rows:
-            return []
-        report.candidates += len(rows)
-        est = estimate(sig, np.vstack([np.frombuffer(s, dtype="<u4") for _, s in rows]))
-        close = [rows[i][0] for i in np.flatnonzero(est >= p.threshold - PREFILTER_MARGIN)]
+        # As one string: hundreds of rows cost more to step through one by one than to split.
+        found = self.conn.execute(f"SELECT group_concat(doc) FROM (SELECT DISTINCT doc FROM lsh_bands WHERE key IN "
+                                  f"({_marks(len(keys))}))", keys).fetchone()[0]
+        cands = [int(d) for d in found.split(",")] if found else []
+        close: list[str] = []
+        floor = p.threshold - PREFILTER_MARGIN
+        sigs = self._sigs
+        # The articles of a batch share most of their candidates: a signature is read from the database once per
+        # batch and kept (up to _SignatureCache.CAPACITY); past that, a chunk at a time, so that memory stays
+        # bounded however many candidates an article has.
+        for chunk in _chunks([d for d in cands if d not in sigs.row]):
+            rows = self.conn.execute(f"SELECT doc, article_id, signature FROM minhash WHERE doc IN "
+                                     f"({_marks(len(chunk))}) AND signature IS NOT NULL", chunk).fetchall()
+            extra = [(a, np.frombuffer(s, dtype="<u4")) for d, a, s in rows
+                     if not sigs.put(d, a, np.frombuffer(s, dtype="<u4")) and a != doc.id]
+            if extra:
+                report.candidates += len(extra)
+                est = estimate(sig, np.vstack([v for _, v in extra]))
+                close += [extra[i][0] for i in np.flatnonzero(est >= floor)]
+        rows = [r for r in (sigs.row.get(d) for d in cands) if r is not None and sigs.ids[r] != doc.id]
+        if rows:
+            report.candidates += len(rows)
+            est = estimate(sig, sigs.matrix[rows])
+            close += [sigs.ids[rows[i]] for i in np.flatnonzero(est >= floor)]
+        return self._compare(doc, close, report)
+
+    def _compare(self, doc: Doc, close: list[str], report: Report) -> list[tuple[str, float]]:
+        """The exact similarity with the candidates whose estimate came close: the matches, best first."""
+        p = self.params
         if not close:
             return []
         report.compared += len(close)
@@ -750,6 +879,8 @@ class NearDupIndex:
             keys = band_keys(sig, self.params.bands, self.params.rows)[0]
             self.conn.executemany("DELETE FROM lsh_bands WHERE key = ? AND doc = ?", [(int(k), row[0]) for k in keys])
         self.conn.execute("DELETE FROM minhash WHERE article_id = ?", [article_id])
+        if row:
+            self._sigs.drop(row[0])  # its doc number may be given to the next article inserted
         cid = self.conn.execute("SELECT cluster_id FROM cluster_members WHERE article_id = ?", [article_id]).fetchone()
         if cid:
             self.conn.execute("DELETE FROM cluster_members WHERE article_id = ?", [article_id])

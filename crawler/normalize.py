@@ -110,8 +110,15 @@ _RELATED_HEADINGS = re.compile(
 )
 
 
-def is_related_heading(text: str) -> bool:
-    """Headings of related-article boxes (`Cùng chuyên mục`, `Tin liên quan`, `Đọc thêm`)."""
+# Longer than any cleaned text the pattern matches (its phrases, a `tin`/`bài` before, a space, a colon).
+_RELATED_MAX = 40
+
+
+def is_related_heading(text: str, cleaned: bool = False) -> bool:
+    """Headings of related-article boxes (`Cùng chuyên mục`, `Tin liên quan`, `Đọc thêm`). `cleaned`: the
+    text is clean_text's already (then one longer than any heading is not one, unread)."""
+    if cleaned:
+        return len(text) <= _RELATED_MAX and bool(_RELATED_HEADINGS.match(text))
     return bool(_RELATED_HEADINGS.match(clean_text(text)))
 
 
@@ -157,4 +164,5 @@ def fold_for_matching(text: str) -> str:
     """The form used for fingerprints and duplicate matching: NFC, one tone convention, casefold,
     punctuation dropped, whitespace collapsed."""
     text = _PUNCT.sub(" ", clean_text(text).casefold())  # stray combining marks go before tone folding
-    return _MULTISPACE.sub(" ", fold_tone_marks(text)).strip()
+    # The only whitespace left is the space: splitting and joining collapses and trims it.
+    return " ".join(fold_tone_marks(text).split())

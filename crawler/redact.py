@@ -33,6 +33,15 @@ def redact(text: str) -> str:
                             text)
 
 
+class _RedactedRecord(logging.LogRecord):
+    """A log record whose message (and traceback) are masked as they are formatted."""
+
+    def getMessage(self) -> str:
+        if self.exc_info and not self.exc_text:  # formatters read exc_text after the message, if set
+            self.exc_text = redact(logging.Formatter().formatException(self.exc_info))
+        return redact(super().getMessage())
+
+
 _installed = False
 
 
@@ -45,6 +54,11 @@ def install() -> None:
 
     def factory(*args, **kwargs) -> logging.LogRecord:
         record = previous(*args, **kwargs)
+        if type(record) is logging.LogRecord:
+            # Masked when a handler formats it: Scrapy creates a record for every DEBUG line (every page
+            # crawled, every item with its whole text), which its handlers mostly drop unformatted.
+            record.__class__ = _RedactedRecord
+            return record
         try:
             message = record.getMessage()
         except Exception:  # a broken format string is logging's to report, not ours

@@ -93,7 +93,8 @@ class ReextractSpider(scrapy.Spider):
             article = extract(response.url, response.body, encoding=response.encoding, use_families=self.use_families)
         except Exception as exc:  # as in the crawl: one broken page never stops the run
             stats.inc_value("articles/errors/extract")
-            logger.error("extraction failed for %s: %s: %s", response.url, type(exc).__name__, exc)
+            logger.error("extraction failed for %s: %s: %s", response.url, type(exc).__name__, exc,
+                         extra={"spider": self})
             return None
         if self.only_new and self.stored(url_id(article.canonical_url or article.url)):
             stats.inc_value("reextract/skipped/stored")  # --only-new: a stored article stays as it is

@@ -114,7 +114,10 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 # Passwords in URLs and secret-named settings are masked in every log line (crawler/redact.py).
-EXTENSIONS = {"crawler.redact.RedactSecrets": 0}
+# ErrorCounter: `errors/logged` counts only this crawl's ERROR lines (Scrapy's log_count/ERROR counts
+# every crawl's in a process that runs several), so one paper's error does not fail the others.
+EXTENSIONS = {"crawler.redact.RedactSecrets": 0, "crawler.errorcount.ErrorCounter": 0,
+              "crawler.gctune.GcTuning": 0}  # GcTuning: less time in the garbage collector (crawler/gctune.py)
 
 # The mirror routing lives in the download handler, below every middleware, so robots.txt,
 # redirects, retries, the dupefilter and the stats all see the papers' real URLs.
@@ -137,6 +140,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Next to the download handler: every response as received, each redirect hop and retry (WARC_DIR).
     "crawler.warc.WarcMiddleware": 950,
 }
+
+# Article requests wait in the scheduler as (url, referer, depth), not as Request objects: memory stays
+# flat however many links a listing page or sitemap gives at once (crawler/squeue.py).
+SCHEDULER_MEMORY_QUEUE = "crawler.squeue.ArticleMemoryQueue"
 
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,

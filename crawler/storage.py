@@ -257,12 +257,21 @@ class Store:
         now = now_iso()
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self.transaction():
-            # Which of the batch's articles are stored already: one query, not one per article.
+            # Which of the batch's articles are stored already: one query, not one per article. The new ones
+            # are inserted together (executemany), in batch order with the others.
             stored = self._stored_ids([a.id for a in batch.articles])
+            new_rows: list[dict] = []
             for article in batch.articles:
-                new = article.id not in stored
-                stored.add(article.id)  # the same article twice in a batch: the second is an update
-                counts[self._write_article(article_row(article, now, crawl_id), now, archived, new=new)] += 1
+                row = article_row(article, now, crawl_id)
+                if article.id not in stored:
+                    stored.add(article.id)  # the same article twice in a batch: the second is an update
+                    new_rows.append(row)
+                    counts["new"] += 1
+                    continue
+                self._insert_articles(new_rows)
+                new_rows = []
+                counts[self._write_article(row, now, archived)] += 1
+            self._insert_articles(new_rows)
             for alias in batch.aliases:
                 self._upsert("aliases", {**alias, "first_seen": now, "crawl_id": crawl_id}, "url")
             for seen in batch.seen:
@@ -283,9 +292,14 @@ class Store:
             found.update(r[0] for r in self.db.conn.execute(sql, chunk))
         return found
 
-    def _write_article(self, row: dict, now: str, archived: bool = False, new: bool = False) -> str:
-        """`new`: the caller knows the article is not stored yet."""
-        old = None if new else next(self.db.query("SELECT * FROM articles WHERE id = ?", [row["id"]]), None)
+    def _insert_articles(self, rows: list[dict]) -> None:
+        """New articles (write_batch has checked that they are): one statement for all of them."""
+        if rows:
+            cols = tuple(rows[0])
+            self.db.conn.executemany(_upsert_sql("articles", cols, "id", ()), [[r[c] for c in cols] for r in rows])
+
+    def _write_article(self, row: dict, now: str, archived: bool = False) -> str:
+        old = next(self.db.query("SELECT * FROM articles WHERE id = ?", [row["id"]]), None)
         if old is None:
             self._upsert("articles", row, "id")
             return "new"

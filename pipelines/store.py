@@ -34,7 +34,10 @@ def crawl_outcome(finish_reason: str | None, errors: int) -> str:
 
 
 def crawl_errors(stats: dict) -> int:
-    return stats.get("log_count/ERROR", 0) + stats.get("spider_exceptions/count", 0)
+    """ERROR lines of this crawl (crawler.errorcount; Scrapy's process-wide count where it is absent)
+    plus exceptions raised in the spider's callbacks."""
+    logged = stats.get("errors/logged", stats.get("log_count/ERROR", 0))
+    return logged + stats.get("spider_exceptions/count", 0)
 
 
 def crawl_counts(stats: dict) -> dict:

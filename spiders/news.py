@@ -24,6 +24,7 @@ import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from urllib.parse import urlsplit
 
 import scrapy
@@ -37,6 +38,7 @@ from crawler.distributed.state import worker_state
 from crawler.extract import extract
 from crawler.extract.families import family_spec
 from crawler.failures import RETRYABLE_PROBLEMS, declares_entities, failure_kind, fetched_urls_of
+from crawler.listing import listing_hrefs
 from crawler.registry import Site, default_registry
 from crawler.state import attach_fetch, fetched_urls, state_for
 
@@ -185,8 +187,18 @@ class NewsSpider(scrapy.Spider):
     def article_request(self, url: str, recheck: str = "", dont_filter: bool = False) -> scrapy.Request:
         # 404/410 reach parse_article: not an error to log, but a deleted article or a dead link.
         meta = {"handle_httpstatus_list": list(GONE), "recheck": recheck}
-        return scrapy.Request(url, self.parse_article, priority=5 if recheck else 10, meta=meta,
-                              errback=self.fetch_failed, dont_filter=dont_filter)
+        return scrapy.Request(url, self._parse_article, priority=5 if recheck else 10, meta=meta,
+                              errback=self._fetch_failed, dont_filter=dont_filter)
+
+    @cached_property
+    def _parse_article(self):
+        # One bound method for every article request: Scrapy memoises, per callback object, whether it is a
+        # generator with a return value (reading its source); a new bound method per request defeats that.
+        return self.parse_article
+
+    @cached_property
+    def _fetch_failed(self):
+        return self.fetch_failed
 
     def frontier_request(self, url: str, page: dict | None) -> scrapy.Request:
         """The request for a frontier row: an article link (page None), or how to read a page."""
@@ -222,7 +234,7 @@ class NewsSpider(scrapy.Spider):
         frontier, its validators: one transaction), then request its new articles."""
         unread = self.not_the_page(response)
         self.state.record_page(response, new, validators(response), pages, unread=unread)
-        return [self.article_request(url) for _, url in new]
+        return (self.article_request(url) for _, url in new)  # one at a time: never thousands at once
 
     def page_done(self, response) -> None:
         """A tracked page that led nowhere (304, past `since`, unreadable) leaves the frontier."""
@@ -293,14 +305,15 @@ class NewsSpider(scrapy.Spider):
         if self.past_since(response):
             self.page_done(response)
             return
-        articles = self.article_links(response.urljoin(link(h)) for h in response.css("a::attr(href)").getall())
+        hrefs, pagination = listing_hrefs(response, self.pagination)  # not response.css: see crawler/listing.py
+        articles = self.article_links(response.urljoin(link(h)) for h in hrefs)
         ids = [url_id(u) for u in articles] if self.since else []
         new = self.state.unknown(articles)
         more, known_pages = self.keep_walking(response, ids, len(new))
         pages: list[tuple[str, dict]] = []
         if more:
-            for css in self.pagination:
-                for href in response.css(css).xpath("@href").getall():
+            for css_hrefs in pagination:
+                for href in css_hrefs:
                     url = response.urljoin(link(href))
                     host = urlsplit(url).hostname
                     if host not in self.site.all_hosts or self.site.is_article_url(url) or url == response.url:
@@ -419,7 +432,8 @@ class NewsSpider(scrapy.Spider):
             article = extract(response.url, response.body, encoding=declared, use_families=self.use_families)
         except Exception as exc:  # one broken page never stops the crawl: count it, log it with its URL
             stats.inc_value("articles/errors/extract")
-            logger.error("extraction failed for %s: %s: %s", response.url, type(exc).__name__, exc)
+            logger.error("extraction failed for %s: %s: %s", response.url, type(exc).__name__, exc,
+                         extra={"spider": self})
             self.state.failed(response.url)  # retried next run, given up after NEWS_MAX_ATTEMPTS
             return
         if self.since and article.published_at:
@@ -452,7 +466,7 @@ class NewsSpider(scrapy.Spider):
             via = f" (redirected to {request.url})" if len(urls) > 1 else ""
             logger.warning("fetch refused (%s) for %s%s: %s", kind, urls[0], via, failure.getErrorMessage())
         else:
-            logger.error("fetch failed for %s: %s", request.url, failure.getErrorMessage())
+            logger.error("fetch failed for %s: %s", request.url, failure.getErrorMessage(), extra={"spider": self})
         if request.meta.get("page", 0) >= 1 and request.callback in (self.parse_listing, self.parse_api):
             self.walk_unfinished(request)
         elif not request.meta.get("recheck"):

@@ -117,10 +117,13 @@ def wait_for_log(path: Path, text: str, timeout: float = 60) -> None:
 
 def distributed(redis_url: str, mirror_url: str, db: Path, tmp: Path, workers: int = 2, on_start=None):
     """`workers` workers of PAPERS, then (once they all wait for it) the ingest; `on_start(procs)`
-    runs once the run has begun. Workers started first begin together, whatever their start-up time."""
+    runs once the run has begun. Workers started first begin together, whatever their start-up time.
+    Two requests at a time per paper and worker (the polite default; --fast allows 8), so that on
+    papers of a dozen articles most of them wait in the shared queue, for either worker to take."""
     common = ["--redis", redis_url, "-s", f"NEWS_REDIS_IDLE_SECONDS={IDLE}"]
-    procs = [start("worker", "--mirror", mirror_url, "--fast", *common, "-s", f"DB_PATH={tmp / f'worker{i}.db'}",
-                   *PAPERS, log=tmp / f"worker{i}.log") for i in range(workers)]
+    procs = [start("worker", "--mirror", mirror_url, "--fast", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", *common,
+                   "-s", f"DB_PATH={tmp / f'worker{i}.db'}", *PAPERS, log=tmp / f"worker{i}.log")
+             for i in range(workers)]
     for i in range(workers):
         wait_for_log(tmp / f"worker{i}.log", "waiting for the ingest")
     ingest = start("ingest", "--db", str(db), *common, *PAPERS, log=tmp / "ingest.log")
@@ -135,7 +138,7 @@ def test_two_workers_fetch_every_article_once_and_store_what_one_process_stores(
     expected, single_paths = single
     db = tmp_path / "dist.db"
     before = len(mirror.requests)
-    mirror.httpd.delay = 0.15  # a crawl long enough for both workers to take a share
+    mirror.httpd.delay = 0.1  # a crawl long enough for both workers to take a share
     try:
         ingest, ingest_out, procs, outs = distributed(redis_server.url, mirror.url, db, tmp_path)
     finally:
@@ -195,6 +198,35 @@ def test_a_worker_killed_mid_crawl_loses_nothing(redis, redis_server, single, tm
     recovered += sum(int(v or 0) for (v,) in conn.execute(
         "SELECT json_extract(stats, '$.\"distributed/recovered\"') FROM crawls"))
     assert recovered >= held["leases"]
+
+
+def test_a_stopped_worker_and_a_killed_ingest_are_resumed_by_the_next_ones(redis, redis_server, single, tmp_path):
+    """SIGTERM to a worker: it puts its leased requests back at once and exits 1 (shutdown). SIGKILL to
+    the ingest: the run stays in Redis. A new ingest and worker finish it: the full set."""
+    expected, _ = single
+    db = tmp_path / "resumed.db"
+    common = ["--redis", redis_server.url, "-s", f"NEWS_REDIS_IDLE_SECONDS={IDLE}"]
+    with MirrorServer(REPO / "mirror" / "sites", host="127.0.0.1", port=0, delay=0.3) as slow:
+        ingest = start("ingest", "--db", str(db), *common, *PAPERS, log=tmp_path / "ingest1.log")
+        worker = start("worker", "--mirror", slow.url, "--fast", *common, *PAPERS, log=tmp_path / "worker1.log")
+        deadline = time.monotonic() + 60
+        while not any(redis.hlen(k) for k in redis.keys("news:*:inflight:*")):
+            assert time.monotonic() < deadline, "the worker never took a request"
+            time.sleep(0.01)
+        worker.send_signal(signal.SIGTERM)
+        out = finish(worker)
+        assert worker.returncode == 1 and "shutdown" in out
+        assert not redis.keys("news:*:inflight:*") and sum(redis.zcard(f"news:{p}:requests") for p in PAPERS) > 0
+        ingest.send_signal(signal.SIGKILL)
+        finish(ingest)
+        assert articles(db) < expected  # the run is unfinished
+        ingest = start("ingest", "--db", str(db), *common, *PAPERS, log=tmp_path / "ingest2.log")
+        worker = start("worker", "--mirror", slow.url, "--fast", *common, *PAPERS, log=tmp_path / "worker2.log")
+        outs = finish(worker), finish(ingest)
+    assert worker.returncode == 0 and ingest.returncode == 0, "".join(outs)
+    assert articles(db) == expected
+    conn = sqlite3.connect(db)
+    assert {o for (o,) in conn.execute("SELECT outcome FROM crawls")} == {"interrupted", "ok"}
 
 
 # --- the pieces, against the same real Redis ----------------------------------------------------------

@@ -56,16 +56,19 @@ def test_a_gzip_bomb_and_a_huge_page_are_stopped_counted_and_the_crawl_goes_on(t
     plan = F.FaultPlan(paths={mirror_path(bomb): "gzip-bomb", mirror_path(huge): "huge"})
     with MirrorServer(SITES, port=0, faults=plan) as srv:
         started = time.monotonic()
-        run = crawl(db, srv.url, KEYS, "--log-file", str(log))
+        # Nothing here hangs: the default timeout, so that a loaded machine's slow 2 MB bomb is not a
+        # timeout retried (the mirror would count the bomb twice).
+        run = crawl(db, srv.url, KEYS, "--log-file", str(log), "-s", "DOWNLOAD_TIMEOUT=30")
         elapsed = time.monotonic() - started
         injected = dict(srv.fault_counts)
     # ru_maxrss of the largest child so far (kB): the crawler never held the 2 GiB nor the 40 MiB.
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert run.returncode == 0, run.stderr[-3000:]
-    assert injected == {"gzip-bomb": 1, "huge": 1}  # a limit is not retried within the run
+    text = log.read_text("utf-8")
+    about = "\n".join(line for line in text.splitlines() if bomb in line or huge in line)
+    assert injected == {"gzip-bomb": 1, "huge": 1}, about  # a limit is not retried within the run
     stats = run_stats(db)
     assert stats["refresh/fetch_failed/too_large"] == 2
-    text = log.read_text("utf-8")
     assert f"fetch refused (too_large) for {bomb}" in text and "DOWNLOAD_MAXSIZE (33554432 B) during decompression" in text
     assert f"fetch refused (too_large) for {huge}" in text and "larger than download max size" in text
     assert set(stored(db)) == set(GOLD) - {i for i, a in GOLD.items() if a["url"] in (bomb, huge)}
@@ -179,9 +182,9 @@ def test_both_xml_parsers_never_expand_entities(tmp_path):
         locs = [e["loc"] for e in Sitemap(doc)]
         assert not any("TOP-SECRET" in loc or "lollol" in loc for loc in locs)
         assert time.monotonic() - started < 2
-    # libxml2 stops at its entity amplification limit: what follows a bomb is not read (in that run;
-    # the faulty answer stored no validators, so the next run reads the sitemap again).
-    assert [e["loc"] for e in Sitemap(bomb)] == []
+    # What libxml2 still reads of a bomb depends on its version (it may stop at its amplification limit,
+    # or keep the text around the unexpanded reference): only the document's literal text, never more.
+    assert {e["loc"] for e in Sitemap(bomb)} <= {"https://a.vn/", "https://a.vn/b.html"}
 
 
 def test_robots_txt_and_the_user_agent_hold_under_heavy_faults(tmp_path):

@@ -39,10 +39,12 @@ from crawler.state import state_for
 logger = logging.getLogger(__name__)
 
 POLL = 0.2  # seconds between two looks at an empty item list
+RECOVER_EVERY = 10  # polls between two looks for dead workers (their heartbeats expire in 10 s anyway)
 WAIT_LOG_EVERY = 30
-# Worker stats that say what the fetching cost; summed into the ingest's stats.
+# Worker stats that say what the fetching cost and what went wrong; summed into the ingest's stats.
+# errors/logged (crawler.errorcount), not log_count/ERROR: a worker runs several papers in one process.
 WORKER_STATS = ("downloader/", "requests/", "refresh/", "response_received_count", "retry/", "distributed/items_sent",
-                "log_count/ERROR", "spider_exceptions/", "articles/not_found", "articles/errors/", "articles/unreadable/")
+                "errors/logged", "spider_exceptions/", "articles/not_found", "articles/errors/", "articles/unreadable/")
 
 
 def known_ids(store, site: str):
@@ -82,7 +84,7 @@ class IngestSpider(scrapy.Spider):
             logger.info("%s: %d messages a stopped ingest had taken are queued again", self.name, restored)
         n = self.frontier.publish_known(known_ids(state.store, self.site_key))
         logger.info("%s: %d known links published; workers may start", self.name, n)
-        next_note, stalled_since = 0.0, None
+        next_note, stalled_since, polls = 0.0, None, 0
         while True:
             messages = self.inbox.take(self.chunk)
             if messages:
@@ -98,7 +100,8 @@ class IngestSpider(scrapy.Spider):
                 state.flush()
                 self.inbox.commit()
                 continue
-            recovered = self.frontier.recover_dead()
+            polls += 1
+            recovered = self.frontier.recover_dead() if polls % RECOVER_EVERY == 0 else 0
             if recovered:
                 stats.inc_value("distributed/recovered", recovered)
                 logger.warning("%s: %d requests of a dead worker are back in the queue", self.name, recovered)

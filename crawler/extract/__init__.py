@@ -43,7 +43,7 @@ _NOT_FOUND = re.compile(
 # One phrase of each alternative above, free of the letters that case-insensitive matching equates with
 # others (i/ı/İ, s/ſ): if the lowered text holds none of them, neither pattern can match, and the (slow, on
 # a long head of text) case-insensitive search is skipped.
-_CHALLENGE_HINTS = ("moment", "your brow", "cf-brow", "attent", "protect", "robot", "bạn là ng", "bật ja", "captcha")
+_CHALLENGE_HINTS = ("t a moment", "your brow", "cf-brow", "attent", "ddo", "là robot", "bạn là ng", "bật ja", "captcha")
 _NOT_FOUND_HINTS = ("không", "đã b", "trang bạn", "404", "page not found", "truy cập")
 
 
@@ -243,7 +243,7 @@ def extract(
             drop_nodes=header,
             index=page.index,
         )
-    raw_blocks = _dedupe_adjacent([b for b in raw_blocks if not is_related_heading(b.text)])
+    raw_blocks = _dedupe_adjacent([b for b in raw_blocks if not is_related_heading(b.text, cleaned=True)])
 
     # Byline: the family's element, else the last paragraph when it reads as one.
     art.author, src["author"] = fields.text("author")

@@ -99,6 +99,11 @@ _TEXT = etree.XPath("text()", smart_strings=False)
 HEAD_TAGS = ("meta", "link", "script", "base", "title", "style")
 
 
+def html_bytes(markup: str) -> bytes:
+    """The bytes parsel hands libxml2 for a page's text."""
+    return markup.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+
+
 def parse_html(markup: str, url: str | None = None) -> etree._Element:
     """The page's tree, built as parsel builds it (the same text clean-up and libxml2 options), with one
     parser per thread reused across pages, and plain lxml elements (lxml.html's element classes cost a
@@ -106,8 +111,7 @@ def parse_html(markup: str, url: str | None = None) -> etree._Element:
     parser = getattr(_PARSERS, "parser", None)
     if parser is None:
         parser = _PARSERS.parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
-    body = markup.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
-    root = etree.fromstring(body, parser=parser, base_url=url)
+    root = etree.fromstring(html_bytes(markup), parser=parser, base_url=url)
     if root is None:
         root = etree.fromstring(b"<html/>", parser=parser, base_url=url)
     return root

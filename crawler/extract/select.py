@@ -35,14 +35,14 @@ class PageIndex:
     elements, so that "inside this element" is a range of positions. Elements by class token and by id are
     looked up from it on first use, then kept."""
 
-    __slots__ = ("root", "attributed", "_positions", "_last", "_classes", "_ids", "_spans", "_scoped")
+    __slots__ = ("_classes", "_ids", "_last", "_positions", "_scoped", "_spans", "attributed", "root")
 
     def __init__(self, root: _Element):
         self.root = root
         attributed = []
         classes: dict[str, list[tuple[int, _Element]]] = {}
         pos = 0
-        for pos, el in enumerate(root.iter(etree.Element)):  # noqa: B007 (pos: the last position, below)
+        for pos, el in enumerate(root.iter(etree.Element)):
             get = el.get
             cls, ident = get("class"), get("id")
             if cls is None and ident is None:
@@ -123,7 +123,7 @@ def within(el: _Element, scope: _Element) -> bool:
 class _Compound:
     """One compound selector (`div#x.a.b[attr^=v]:last-child`) as a predicate on an element."""
 
-    __slots__ = ("tag", "id", "classes", "attrs", "last_child", "first_child")
+    __slots__ = ("attrs", "classes", "first_child", "id", "last_child", "tag")
 
     def __init__(self):
         self.tag: str | None = None
@@ -147,17 +147,11 @@ class _Compound:
                 return False
         for name, op, value in self.attrs:
             have = el.get(name)
-            if have is None:
-                return False
-            if op == "=" and have != value or op == "^=" and not have.startswith(value) \
-                    or op == "*=" and value not in have or op == "$=" and not have.endswith(value) \
-                    or op == "~=" and value not in _TOKENS(have):
+            if have is None or not _attr_ok(have, op, value):
                 return False
         if self.last_child and next(el.itersiblings(etree.Element), None) is not None:
             return False
-        if self.first_child and next(el.itersiblings(etree.Element, preceding=True), None) is not None:
-            return False
-        return True
+        return not (self.first_child and next(el.itersiblings(etree.Element, preceding=True), None) is not None)
 
     def on_strings(self):
         """For a compound of class and id tests only (`.tags`, `[class*=share]`, `[id^=sdaWeb_]`): a predicate
@@ -170,13 +164,7 @@ class _Compound:
             return None  # an empty value matches an empty attribute, which the ("" when absent) strings cannot tell
 
         def test(cls: str, ident: str) -> bool:
-            for name, op, value in tests:
-                have = cls if name == "class" else ident
-                if not (op == "=" and have == value or op == "^=" and have.startswith(value)
-                        or op == "*=" and value in have or op == "$=" and have.endswith(value)
-                        or op == "~=" and value in have and value in _TOKENS(have)):
-                    return False
-            return True
+            return all(_attr_ok(cls if name == "class" else ident, op, value) for name, op, value in tests)
 
         name, _, needle = tests[0]
         return test, name, needle
@@ -196,6 +184,21 @@ class _Compound:
             return [el for _, el in found]
         lo, hi = index.span(scope)
         return [el for pos, el in found if lo <= pos <= hi]
+
+
+def _attr_ok(have: str, op: str, value: str) -> bool:
+    """An attribute test of a present attribute (`exists` is the presence alone)."""
+    if op == "=":
+        return have == value
+    if op == "^=":
+        return have.startswith(value)
+    if op == "*=":
+        return value in have
+    if op == "$=":
+        return have.endswith(value)
+    if op == "~=":
+        return value in have and value in _TOKENS(have)
+    return True
 
 
 def _compound(tree) -> _Compound | None:
@@ -316,7 +319,7 @@ def _plan(selectors: tuple[str, ...]):
     id_re = re.compile("|".join(map(re.escape, needles["id"]))) if needles["id"] else None
 
     def simple(cls: str, ident: str) -> bool:
-        if not (class_re and cls and class_re.search(cls) or id_re and ident and id_re.search(ident)):
+        if not ((class_re and cls and class_re.search(cls)) or (id_re and ident and id_re.search(ident))):
             return False
         return any(test(cls, ident) for test in tests)
 
