@@ -28,7 +28,7 @@ from crawler import normalize as N
 from crawler.extract import _CHALLENGE, _CHALLENGE_HINTS, _NOT_FOUND, _NOT_FOUND_HINTS, _may_match
 from crawler.extract.blocks import COMMON_CAPTIONS, COMMON_DROP
 from crawler.extract.families import FAMILY_SPECS
-from crawler.extract.page import Page, decode_html
+from crawler.extract.page import Page, css_rules, decode_html
 from crawler.extract.select import _Matcher, compile_css
 from crawler.failures import CHALLENGE, CHALLENGE_HINTS
 from crawler.listing import listing_hrefs
@@ -231,6 +231,31 @@ def test_the_hints_are_each_alternative_s_and_safe_to_lower():
     for pattern, hints in ((CHALLENGE, CHALLENGE_HINTS), (_CHALLENGE, _CHALLENGE_HINTS), (_NOT_FOUND, _NOT_FOUND_HINTS)):
         assert all(any(h in alt for h in hints) for alt in pattern.pattern.split("|"))
         assert not any(set(h) & set("isſıİ") for h in hints)  # letters re.I equates with others
+
+
+# --- style sheet rules ----------------------------------------------------------------------------------
+
+_CSS_RULE = re.compile(r"([^{}]{1,200})\{([^}]{0,500})\}")  # the reference css_rules reproduces
+
+
+def _style_texts() -> list[str]:
+    return [t for url, html in _pages() for el in Page(url, decode_html(html)).tagged["style"] for t in el.xpath("text()")]
+
+
+# Sheets with long brace-free runs (past the 200- and 500-character limits) and braces of every kind.
+_SHEETS = st.lists(st.one_of(st.sampled_from("{}"), st.text(alphabet="a .;:\n{}", max_size=8),
+                             st.integers(150, 650).map(lambda n: "a" * n)), max_size=30).map("".join)
+
+
+@PROPS
+@given(_SHEETS)
+def test_css_rules_are_the_regular_expression_s_matches(css):
+    assert css_rules(css) == _CSS_RULE.findall(css)
+
+
+def test_css_rules_on_the_pages_style_sheets():
+    for css in _style_texts():
+        assert css_rules(css) == _CSS_RULE.findall(css)
 
 
 # --- near-duplicates in batches -----------------------------------------------------------------------

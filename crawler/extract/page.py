@@ -81,16 +81,42 @@ def _without_document_ends(html: str) -> str:
     return _DOCUMENT_END.sub("", html)
 
 
-_CSS_RULE = re.compile(r"([^{}]{1,200})\{([^}]{0,500})\}")
 _CLASS_NAME = re.compile(r"^\s*\.([A-Za-z][\w-]{0,40})\s*$", re.M)
 _EMPHASIS = re.compile(r"text-align\s*:\s*right|font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
+_NAMES_MAX, _BODY_MAX = 200, 500  # a rule's selector list and declarations, as long as they are read
+
+
+def css_rules(css: str) -> list[tuple[str, str]]:
+    r"""(selectors, declarations) of the style sheet's rules: exactly the matches of
+    `re.findall(r"([^{}]{1,200})\{([^}]{0,500})\}", css)`, found from brace to brace. The regular expression
+    retries from every character of a long brace-free run (a comment, a long rule), some milliseconds on a
+    few-KB sheet; each of its matches is the longest brace-free run (200 characters at most, after the
+    previous match) before a '{' whose '}' comes within 500 characters, so the braces alone locate them."""
+    rules = []
+    resume = 0  # the end of the previous match: the next one starts at or after it
+    opening = css.find("{")
+    while opening != -1:
+        closing = css.find("}", opening + 1)
+        if closing == -1:
+            break  # no later '{' has a '}' either
+        window = max(resume, opening - _NAMES_MAX)
+        start = max(window, css.rfind("{", window, opening) + 1, css.rfind("}", window, opening) + 1)
+        if start < opening and closing - opening - 1 <= _BODY_MAX:
+            rules.append((css[start:opening], css[opening + 1:closing]))
+            resume = closing + 1
+            opening = css.find("{", resume)
+        else:
+            opening = css.find("{", opening + 1)
+    return rules
 
 
 @lru_cache(maxsize=256)
 def _emphasis_in(css: str) -> tuple[str, ...]:
     """Class names whose rule in this style sheet makes them bold or right-aligned. Cached: a paper prints
-    the same <style> blocks on every page, and the rule scan is slow on a large one."""
-    return tuple(n for names, body in _CSS_RULE.findall(css) if _EMPHASIS.search(body) for n in _CLASS_NAME.findall(names))
+    the same <style> blocks on every page."""
+    if not _EMPHASIS.search(css):
+        return ()  # no rule of the sheet can be one (most sheets)
+    return tuple(n for names, body in css_rules(css) if _EMPHASIS.search(body) for n in _CLASS_NAME.findall(names))
 
 
 _PARSERS = threading.local()
