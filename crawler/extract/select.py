@@ -40,7 +40,6 @@ class PageIndex:
     def __init__(self, root: _Element):
         self.root = root
         attributed = []
-        classes: dict[str, list[tuple[int, _Element]]] = {}
         pos = 0
         for pos, el in enumerate(root.iter(etree.Element)):
             get = el.get
@@ -48,23 +47,22 @@ class PageIndex:
             if cls is None and ident is None:
                 continue
             attributed.append((el, cls or "", ident or "", pos))
-            if cls:
-                # str.split() splits a printable string on spaces only, as XPath's normalize-space() would.
-                for token in cls.split() if cls.isprintable() else _TOKENS(cls):
-                    found = classes.get(token)
-                    if found is None:
-                        classes[token] = [(pos, el)]
-                    elif found[-1][1] is not el:  # class="a a": the element once
-                        found.append((pos, el))
         self.attributed, self._last = attributed, pos
         self._positions: list[int] | None = None
-        self._classes = classes
+        # Filled per class token on first use: a page asks for a few tokens, and splitting every class attribute
+        # of the page into a dictionary of all of them cost more than the rest of the pass.
+        self._classes: dict[str, list[tuple[int, _Element]]] = {}
         self._ids: dict[str, list[tuple[int, _Element]]] = {}
         self._spans: dict[_Element, tuple[int, int]] = {root: (0, pos)}
         self._scoped: dict[_Element, list] = {root: attributed}
 
     def by_class(self, token: str) -> list[tuple[int, _Element]]:
-        return self._classes.get(token, [])
+        found = self._classes.get(token)
+        if found is None:
+            # A substring test first (most class attributes fail it), then the attribute's tokens.
+            found = self._classes[token] = [(pos, el) for el, cls, _, pos in self.attributed
+                                            if token in cls and token in _class_tokens(cls)]
+        return found
 
     def by_id(self, ident: str) -> list[tuple[int, _Element]]:
         found = self._ids.get(ident)
@@ -108,6 +106,12 @@ class PageIndex:
         for matcher in others:
             found.update(matcher(self, scope))
         return found
+
+
+def _class_tokens(cls: str) -> list[str]:
+    """The tokens of a class attribute as XPath's normalize-space() splits them. str.split() splits a printable
+    string on spaces only, as it does; it would split other strings on more characters (NBSP among them)."""
+    return cls.split() if cls.isprintable() else _TOKENS(cls)
 
 
 # Rank in document order (elements before it: its ancestors and XPath's preceding axis), and descendants.
