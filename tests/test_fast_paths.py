@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from lxml.cssselect import CSSSelector
 from parsel import Selector
 from scrapy import Request
@@ -28,7 +29,7 @@ from crawler import normalize as N
 from crawler.extract import _CHALLENGE, _CHALLENGE_HINTS, _NOT_FOUND, _NOT_FOUND_HINTS, _may_match
 from crawler.extract.blocks import COMMON_CAPTIONS, COMMON_DROP
 from crawler.extract.families import FAMILY_SPECS
-from crawler.extract.page import Page, css_rules, decode_html
+from crawler.extract.page import Page, css_rules, decode_html, decode_page
 from crawler.extract.select import _Matcher, compile_css
 from crawler.failures import CHALLENGE, CHALLENGE_HINTS
 from crawler.listing import listing_hrefs
@@ -231,6 +232,19 @@ def test_the_hints_are_each_alternative_s_and_safe_to_lower():
     for pattern, hints in ((CHALLENGE, CHALLENGE_HINTS), (_CHALLENGE, _CHALLENGE_HINTS), (_NOT_FOUND, _NOT_FOUND_HINTS)):
         assert all(any(h in alt for h in hints) for alt in pattern.pattern.split("|"))
         assert not any(set(h) & set("isſıİ") for h in hints)  # letters re.I equates with others
+
+
+# --- parsing the page's own bytes -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("edit", [b"", b"  \n", b"\x00"], ids=["as-is", "spaces-around", "nul"])
+def test_a_page_parsed_from_its_utf8_bytes_is_the_page_parsed_from_its_text(edit):
+    for url, html in _pages():
+        html = edit + html + edit
+        text, from_utf8 = decode_page(html)
+        if not text.strip():
+            continue
+        with_bytes = Page(url, text, html if from_utf8 else None)
+        assert etree.tostring(with_bytes.root) == etree.tostring(Page(url, text).root), url
 
 
 # --- style sheet rules ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from crawler.extract.generic import (
     locate_body,
 )
 from crawler.extract.metadata import read_metadata
-from crawler.extract.page import Page, _emphasis_in, decode_html
+from crawler.extract.page import Page, _emphasis_in, decode_page
 from crawler.normalize import byline_of, clean_text, is_related_heading, unescape_entities
 from crawler.registry import Registry, Site, default_registry
 
@@ -188,11 +188,11 @@ def extract(
 ) -> Article:
     """One page to one Article. Never fetches anything; raises ExtractionError only for a page with no
     HTML at all (every other defect shows as empty fields and `page_kind`)."""
-    text = decode_html(html, encoding)
+    text, from_utf8 = decode_page(html, encoding)
     if not text or not text.strip() or "<" not in text:
         raise ExtractionError(f"{url}: empty or not HTML")
     registry = registry or default_registry()
-    page = Page(url, text)
+    page = Page(url, text, html if from_utf8 else None)
     site = registry.for_url(url)
     spec = family_spec(site.family) if (site and use_families) else None
     fields = _Fields(page, site, spec, use_site=use_families)

@@ -36,22 +36,30 @@ def decode_html(body: bytes | str, declared_encoding: str | None = None) -> str:
     Bytes that are valid UTF-8 with non-ASCII characters are UTF-8 whatever a Latin-1 label says:
     servers mislabel UTF-8 pages as iso-8859-1, and Vietnamese in a real single-byte encoding is
     practically never valid UTF-8."""
+    return decode_page(body, declared_encoding)[0]
+
+
+def decode_page(body: bytes | str, declared_encoding: str | None = None) -> tuple[str, bool]:
+    """`decode_html`'s text, and whether it was decoded from UTF-8 bytes (then the bytes are its exact
+    UTF-8 encoding, and libxml2 can be handed them without encoding the text again)."""
     if isinstance(body, str):
-        return body
+        return body, False
     for encoding in filter(None, map(_usable, _labels(body, declared_encoding))):
         if encoding in _SINGLE_BYTE_WESTERN and not body.isascii():
             try:
-                return body.decode("utf-8")
+                return body.decode("utf-8"), True
             except UnicodeDecodeError:
                 pass
         try:
-            return body.decode(encoding)
+            return body.decode(encoding), encoding == "utf-8"
         except UnicodeDecodeError:
             continue
     from bs4.dammit import UnicodeDammit  # only for pages that name no usable encoding
 
     dammit = UnicodeDammit(body, ["utf-8", "windows-1258", "windows-1252"], is_html=True)
-    return dammit.unicode_markup if dammit.unicode_markup is not None else body.decode("utf-8", "replace")
+    if dammit.unicode_markup is not None:
+        return dammit.unicode_markup, False
+    return body.decode("utf-8", "replace"), False
 
 
 def _labels(body: bytes, declared_encoding: str | None):
@@ -130,14 +138,21 @@ def html_bytes(markup: str) -> bytes:
     return markup.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
 
 
-def parse_html(markup: str, url: str | None = None) -> etree._Element:
+def _as_parsel_has_it(markup: str) -> bool:
+    """Whether `html_bytes` leaves the text as it is (nothing to strip, no NUL), then encoded."""
+    return not markup[:1].isspace() and not markup[-1:].isspace() and "\x00" not in markup
+
+
+def parse_html(markup: str, url: str | None = None, utf8: bytes | None = None) -> etree._Element:
     """The page's tree, built as parsel builds it (the same text clean-up and libxml2 options), with one
     parser per thread reused across pages, and plain lxml elements (lxml.html's element classes cost a
-    Python-level lookup for every element visited)."""
+    Python-level lookup for every element visited). `utf8`: the UTF-8 bytes the markup was decoded from,
+    parsed as they are when the clean-up would not change the text (saves encoding the page again)."""
     parser = getattr(_PARSERS, "parser", None)
     if parser is None:
         parser = _PARSERS.parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
-    root = etree.fromstring(html_bytes(markup), parser=parser, base_url=url)
+    data = utf8 if utf8 is not None and _as_parsel_has_it(markup) else html_bytes(markup)
+    root = etree.fromstring(data, parser=parser, base_url=url)
     if root is None:
         root = etree.fromstring(b"<html/>", parser=parser, base_url=url)
     return root
@@ -150,6 +165,7 @@ class Page:
 
     url: str
     html: str
+    utf8: bytes | None = None  # the UTF-8 bytes `html` was decoded from, if it was (`decode_page`)
 
     @cached_property
     def markup(self) -> str:
@@ -158,7 +174,8 @@ class Page:
 
     @cached_property
     def root(self) -> etree._Element:
-        return parse_html(self.markup, self.url)
+        markup = self.markup  # the page's own text (the same object) unless end tags were removed
+        return parse_html(markup, self.url, self.utf8 if markup is self.html else None)
 
     @cached_property
     def index(self) -> PageIndex:
