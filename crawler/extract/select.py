@@ -35,7 +35,7 @@ class PageIndex:
     elements, so that "inside this element" is a range of positions. Elements by class token and by id are
     looked up from it on first use, then kept."""
 
-    __slots__ = ("_classes", "_ids", "_last", "_positions", "_scoped", "_spans", "attributed", "root")
+    __slots__ = ("_class_text", "_classes", "_ids", "_last", "_positions", "_scoped", "_spans", "attributed", "root")
 
     def __init__(self, root: _Element):
         self.root = root
@@ -52,6 +52,7 @@ class PageIndex:
         # Filled per class token on first use: a page asks for a few tokens, and splitting every class attribute
         # of the page into a dictionary of all of them cost more than the rest of the pass.
         self._classes: dict[str, list[tuple[int, _Element]]] = {}
+        self._class_text: str | None = None
         self._ids: dict[str, list[tuple[int, _Element]]] = {}
         self._spans: dict[_Element, tuple[int, int]] = {root: (0, pos)}
         self._scoped: dict[_Element, list] = {root: attributed}
@@ -59,9 +60,30 @@ class PageIndex:
     def by_class(self, token: str) -> list[tuple[int, _Element]]:
         found = self._classes.get(token)
         if found is None:
-            # A substring test first (most class attributes fail it), then the attribute's tokens.
-            found = self._classes[token] = [(pos, el) for el, cls, _, pos in self.attributed
-                                            if token in cls and token in _class_tokens(cls)]
+            found = self._classes[token] = self._with_class(token)
+        return found
+
+    def _with_class(self, token: str) -> list[tuple[int, _Element]]:
+        """The elements whose class attribute has `token`. The class attributes, joined by NULs (no attribute
+        value holds one), are searched for the token as a substring in C; only the attributes it is found in
+        are split into tokens. A hit's entry is the number of NULs before it, counted from the previous hit."""
+        if not token or "\0" in token:
+            return []
+        text = self._class_text
+        if text is None:
+            text = self._class_text = "\0".join([cls for _, cls, _, _ in self.attributed])
+        found = []
+        entry = start = 0
+        hit = text.find(token)
+        while hit != -1:
+            entry += text.count("\0", start, hit)
+            el, cls, _, pos = self.attributed[entry]
+            if token in _class_tokens(cls):
+                found.append((pos, el))
+            start = text.find("\0", hit)  # the end of this attribute: the next hit is in a later one
+            if start == -1:
+                break
+            hit = text.find(token, start)
         return found
 
     def by_id(self, ident: str) -> list[tuple[int, _Element]]:
