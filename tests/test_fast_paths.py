@@ -236,7 +236,8 @@ def test_the_hints_are_each_alternative_s_and_safe_to_lower():
 
 # --- parsing the page's own bytes -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("edit", [b"", b"  \n", b"\x00"], ids=["as-is", "spaces-around", "nul"])
+@pytest.mark.parametrize("edit", [b"", b"  \n", b"\x00", "\u3000\n".encode()], ids=["as-is", "spaces-around", "nul",
+                                                                                   "unicode-space-around"])
 def test_a_page_parsed_from_its_utf8_bytes_is_the_page_parsed_from_its_text(edit):
     for url, html in _pages():
         html = edit + html + edit

@@ -138,20 +138,28 @@ def html_bytes(markup: str) -> bytes:
     return markup.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
 
 
-def _as_parsel_has_it(markup: str) -> bool:
-    """Whether `html_bytes` leaves the text as it is (nothing to strip, no NUL), then encoded."""
-    return not markup[:1].isspace() and not markup[-1:].isspace() and "\x00" not in markup
+def _utf8_as_parsel_has_it(markup: str, utf8: bytes) -> bytes | None:
+    """`html_bytes(markup)` cut from the bytes `markup` was decoded from, when it is a slice of them: no NUL to
+    remove, and only ASCII whitespace stripped (one byte a character), as a page's surrounding newlines are."""
+    if "\x00" in markup:
+        return None
+    start, stop = len(markup) - len(markup.lstrip()), len(markup.rstrip())
+    if start == stop or not (markup[:start].isascii() and markup[stop:].isascii()):
+        return None
+    return utf8[start:len(utf8) - (len(markup) - stop)]
 
 
 def parse_html(markup: str, url: str | None = None, utf8: bytes | None = None) -> etree._Element:
     """The page's tree, built as parsel builds it (the same text clean-up and libxml2 options), with one
     parser per thread reused across pages, and plain lxml elements (lxml.html's element classes cost a
     Python-level lookup for every element visited). `utf8`: the UTF-8 bytes the markup was decoded from,
-    parsed as they are when the clean-up would not change the text (saves encoding the page again)."""
+    sliced rather than the text encoded again."""
     parser = getattr(_PARSERS, "parser", None)
     if parser is None:
         parser = _PARSERS.parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
-    data = utf8 if utf8 is not None and _as_parsel_has_it(markup) else html_bytes(markup)
+    data = _utf8_as_parsel_has_it(markup, utf8) if utf8 is not None else None
+    if data is None:
+        data = html_bytes(markup)
     root = etree.fromstring(data, parser=parser, base_url=url)
     if root is None:
         root = etree.fromstring(b"<html/>", parser=parser, base_url=url)
