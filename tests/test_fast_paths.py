@@ -30,7 +30,7 @@ from crawler.extract import _CHALLENGE, _CHALLENGE_HINTS, _NOT_FOUND, _NOT_FOUND
 from crawler.extract.blocks import COMMON_CAPTIONS, COMMON_DROP
 from crawler.extract.families import FAMILY_SPECS
 from crawler.extract.page import Page, css_rules, decode_html, decode_page
-from crawler.extract.select import _Matcher, compile_css
+from crawler.extract.select import _attr_ok, _Matcher, _plan, compile_css
 from crawler.failures import CHALLENGE, CHALLENGE_HINTS
 from crawler.listing import listing_hrefs
 from crawler.registry import default_registry
@@ -246,6 +246,28 @@ def test_a_page_parsed_from_its_utf8_bytes_is_the_page_parsed_from_its_text(edit
             continue
         with_bytes = Page(url, text, html if from_utf8 else None)
         assert etree.tostring(with_bytes.root) == etree.tostring(Page(url, text).root), url
+
+
+# --- select_all's one predicate for class and id tests ---------------------------------------------------
+
+_ATTR_CHARS = "ab-_ \t\n\xa0"
+_ATTR_TESTS = st.tuples(st.sampled_from(["class", "id"]), st.sampled_from(["=", "^=", "$=", "*=", "~="]),
+                        st.text(alphabet="ab-_", min_size=1, max_size=3))
+
+
+def _css(name: str, op: str, value: str) -> str:
+    return f'[{name}{op}"{value}"]'
+
+
+@PROPS
+@given(st.lists(st.lists(_ATTR_TESTS, min_size=1, max_size=2), min_size=1, max_size=4),
+       st.text(alphabet=_ATTR_CHARS, max_size=12), st.text(alphabet=_ATTR_CHARS, max_size=6))
+def test_select_all_predicate_is_the_attribute_tests(compounds, cls, ident):
+    simple, others = _plan(tuple("".join(_css(*t) for t in tests) for tests in compounds))
+    assert others == []
+    want = any(all(_attr_ok(cls if name == "class" else ident, op, value) for name, op, value in tests)
+               for tests in compounds)
+    assert simple(cls, ident) == want
 
 
 # --- style sheet rules ----------------------------------------------------------------------------------

@@ -179,21 +179,16 @@ class _Compound:
             return False
         return not (self.first_child and next(el.itersiblings(etree.Element, preceding=True), None) is not None)
 
-    def on_strings(self):
-        """For a compound of class and id tests only (`.tags`, `[class*=share]`, `[id^=sdaWeb_]`): a predicate
-        on (class, id) attribute values ("" when absent), and the substrings one of which each must contain."""
+    def on_strings(self) -> list[tuple[str, str, str]] | None:
+        """For a compound of class and id tests only (`.tags`, `[class*=share]`, `[id^=sdaWeb_]`): its tests,
+        (attribute, operator, value), to run on the (class, id) attribute values ("" when absent)."""
         if self.tag is not None or self.last_child or self.first_child:
             return None
         tests = [("class", "~=", c) for c in self.classes] + ([("id", "=", self.id)] if self.id is not None else [])
         tests += self.attrs
         if not tests or any(name not in ("class", "id") or op == "exists" or not value for name, op, value in tests):
             return None  # an empty value matches an empty attribute, which the ("" when absent) strings cannot tell
-
-        def test(cls: str, ident: str) -> bool:
-            return all(_attr_ok(cls if name == "class" else ident, op, value) for name, op, value in tests)
-
-        name, _, needle = tests[0]
-        return test, name, needle
+        return tests
 
     def indexed(self, index: PageIndex, scope: _Element) -> list[_Element] | None:
         """The elements inside `scope` that may match, in document order, from the index; None when the
@@ -325,31 +320,57 @@ class _XPathMatcher:
 @cache
 def _plan(selectors: tuple[str, ...]):
     """How `PageIndex.select_all` runs a list of selectors: those testing only class and id attributes as one
-    predicate over the elements that have them (a regular expression of their needles first: most elements
-    fail it), the others one by one."""
-    tests, needles, others = [], {"class": [], "id": []}, []
+    predicate over the elements that have them, the others one by one. The predicate first searches a regular
+    expression of the values of their (first) tests: most elements fail it. Then the selectors of one test are
+    one regular expression per attribute (an alternation of the tests), those of several run test by test."""
+    alone: dict[str, list[str]] = {"class": [], "id": []}
+    needles: dict[str, list[str]] = {"class": [], "id": []}
+    several, others = [], []
     for css in selectors:
         matcher = compile_css(css)
-        on_strings = None
+        tests = None
         if isinstance(matcher, _Matcher) and len(matcher.parts) == 1 and not matcher.pseudo and matcher.attr is None:
-            on_strings = matcher.parts[0].on_strings()
-        if on_strings is None:
+            tests = matcher.parts[0].on_strings()
+        if tests is None:
             others.append(matcher)
             continue
-        test, name, needle = on_strings
-        tests.append(test)
-        needles[name].append(needle)
-    if not tests:
+        name, _, value = tests[0]
+        needles[name].append(re.escape(value))
+        pattern = _test_pattern(*tests[0]) if len(tests) == 1 else None
+        if pattern is not None:
+            alone[name].append(pattern)
+        else:
+            several.append(tests)
+    if not (needles["class"] or needles["id"]):
         return None, others
-    class_re = re.compile("|".join(map(re.escape, needles["class"]))) if needles["class"] else None
-    id_re = re.compile("|".join(map(re.escape, needles["id"]))) if needles["id"] else None
+    class_needle, id_needle = _alternation(needles["class"]), _alternation(needles["id"])
+    class_alone, id_alone = _alternation(alone["class"]), _alternation(alone["id"])
 
     def simple(cls: str, ident: str) -> bool:
-        if not ((class_re and cls and class_re.search(cls)) or (id_re and ident and id_re.search(ident))):
+        if not ((class_needle and class_needle.search(cls)) or (id_needle and id_needle.search(ident))):
             return False
-        return any(test(cls, ident) for test in tests)
+        if (class_alone and class_alone.search(cls)) or (id_alone and id_alone.search(ident)):
+            return True
+        return any(all(_attr_ok(cls if name == "class" else ident, op, value) for name, op, value in tests)
+                   for tests in several)
 
     return simple, others
+
+
+# Each attribute test as a regular expression matching what `_attr_ok` accepts. `~=`: the value as one of the
+# tokens that _TOKENS splits out (between the string's ends and space, tab, CR or LF).
+_TEST_PATTERNS = {"=": r"\A{}\Z", "^=": r"\A{}", "$=": r"{}\Z", "*=": "{}",
+                  "~=": r"(?<![^ \t\n\r]){}(?![^ \t\n\r])"}
+
+
+def _test_pattern(name: str, op: str, value: str) -> str | None:
+    if op == "~=" and _TOKENS(value) != [value]:
+        return None  # a value holding a separator is never a token; the pattern could still find it
+    return _TEST_PATTERNS[op].format(re.escape(value))
+
+
+def _alternation(patterns: list[str]) -> re.Pattern | None:
+    return re.compile("|".join(patterns)) if patterns else None
 
 
 @cache
