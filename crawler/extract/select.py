@@ -190,11 +190,19 @@ class _Compound:
             return None  # an empty value matches an empty attribute, which the ("" when absent) strings cannot tell
         return tests
 
+    def answered_by_index(self) -> bool:
+        """Whether every element `indexed` finds matches: the compound is an id alone or one class alone."""
+        if self.tag is not None or self.attrs or self.first_child or self.last_child:
+            return False
+        return len(self.classes) == (0 if self.id is not None else 1)
+
     def indexed(self, index: PageIndex, scope: _Element) -> list[_Element] | None:
         """The elements inside `scope` that may match, in document order, from the index; None when the
         compound has neither an id nor a class nor only class/id attribute tests."""
         if self.id is not None:
             found = index.by_id(self.id)
+        elif len(self.classes) == 1:
+            found = index.by_class(self.classes[0])
         elif self.classes:
             found = min((index.by_class(c) for c in self.classes), key=len)
         elif self.attrs and all(name in ("class", "id") for name, _, _ in self.attrs):
@@ -277,10 +285,11 @@ class _Matcher:
         return False
 
     def _candidates(self, index: PageIndex, scope: _Element):
+        """Elements that may match the last compound, and whether they all do."""
         last = self.parts[-1]
         found = last.indexed(index, scope)
         if found is not None:
-            return found
+            return found, last.answered_by_index()
         # A tag (`.article__tags a`): look only inside the elements an indexed compound to its left finds;
         # none of them on the page (a family's later alternatives, mostly), and there is nothing to look at.
         for part in self.parts[:-1]:
@@ -292,12 +301,15 @@ class _Matcher:
                 if not outer or not within(a, outer[-1]):
                     outer.append(a)
             tag = last.tag if last.tag is not None else etree.Element
-            return [el for a in outer for el in a.iter(tag)]
-        return scope.iter(last.tag) if last.tag is not None else scope.iter(etree.Element)
+            return [el for a in outer for el in a.iter(tag)], False
+        return (scope.iter(last.tag) if last.tag is not None else scope.iter(etree.Element)), False
 
     def __call__(self, index: PageIndex, scope: _Element) -> list:
-        last, n = self.parts[-1], len(self.parts) - 1
-        found = [el for el in self._candidates(index, scope) if last.matches(el) and self._chain(el, n, scope)]
+        n = len(self.parts) - 1
+        candidates, matched = self._candidates(index, scope)
+        if not matched:
+            candidates = [el for el in candidates if self.parts[-1].matches(el)]
+        found = [el for el in candidates if self._chain(el, n, scope)] if n else candidates
         if self.attr is not None:
             return [v for el in found if (v := el.get(self.attr)) is not None]
         if self.pseudo == "text":
