@@ -13,8 +13,6 @@ would hide what it should have shown).
 
 from __future__ import annotations
 
-import re
-
 from scrapy.exceptions import (
     DownloadCancelledError,
     DownloadTimeoutError,
@@ -25,17 +23,13 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import TimeoutError as TxTimeoutError
 from twisted.web._newclient import ResponseFailed
 
-# Bot-check interstitials (Cloudflare and the like, and Vietnamese ones) that answer 200.
-CHALLENGE = re.compile(
-    r"just a moment|checking your browser|cf-browser-verification|attention required|ddos protection|"
-    r"xác minh bạn không phải là robot|xác minh bạn là người|vui lòng bật javascript|captcha",
-    re.I,
-)
+from crawler.extract import _CHALLENGE, _CHALLENGE_HINTS
+
+# Bot-check interstitials (Cloudflare and the like, and Vietnamese ones) that answer 200: the same
+# phrases extraction refuses a page for (one list, in crawler/extract), with the hints that let most
+# pages skip the slow case-insensitive search.
+CHALLENGE, CHALLENGE_HINTS = _CHALLENGE, _CHALLENGE_HINTS
 CHALLENGE_MAX_BYTES = 64 << 10  # challenge pages are a few KB; a real page may well mention a captcha
-# One phrase of each alternative above, free of the letters that re.I equates with others (i/ı/İ, s/ſ):
-# a page whose lowered text holds none of them cannot match, and the slow case-insensitive search of
-# 16 KB (most of the cost of checking a page) is skipped.
-CHALLENGE_HINTS = ("t a moment", "your brow", "cf-brow", "attent", "ddo", "là robot", "bạn là ng", "bật ja", "captcha")
 
 
 def failure_kind(failure) -> str:
