@@ -101,7 +101,7 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 # Outputs of one callback handled at a time. Scrapy starts this many asyncio tasks for every response's
 # output (default 100); our pipelines are synchronous and an article page yields one item, so more
-# buys nothing and the tasks cost about a tenth of the crawl's CPU (benchmarks/bench_crawl.py).
+# buys nothing and the tasks cost about a seventh of the crawl's CPU (benchmarks/bench_crawl.py).
 CONCURRENT_ITEMS = 1
 DOWNLOAD_DELAY = 0.5
 AUTOTHROTTLE_ENABLED = True
