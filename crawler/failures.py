@@ -23,7 +23,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import TimeoutError as TxTimeoutError
 from twisted.web._newclient import ResponseFailed
 
-from crawler.extract import _CHALLENGE, _CHALLENGE_HINTS
+from crawler.extract import _CHALLENGE, _CHALLENGE_HINTS, _may_match
 
 # Bot-check interstitials (Cloudflare and the like, and Vietnamese ones) that answer 200: the same
 # phrases extraction refuses a page for (one list, in crawler/extract), with the hints that let most
@@ -76,8 +76,7 @@ def page_problem(response) -> str:
         return "incomplete"
     if len(body) < CHALLENGE_MAX_BYTES:
         head = body[:16384].decode("utf-8", "replace")
-        lowered = head.lower()
-        if any(h in lowered for h in CHALLENGE_HINTS) and CHALLENGE.search(head):
+        if _may_match(head, CHALLENGE_HINTS) and CHALLENGE.search(head):
             return "challenge"
     return ""
 

@@ -415,7 +415,6 @@ def _deflated_zero_block() -> tuple[bytes, bytes]:
 
 
 @cache
-@cache
 def _zeros_crc(mib: int) -> int:
     """CRC-32 of `mib` MiB of zeros, by doubling (zlib's crc32_combine): reading 2 GiB of zeros through
     zlib.crc32 takes seconds, long enough for a loaded client to time out before the bomb's trailer."""

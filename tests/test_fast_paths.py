@@ -189,11 +189,14 @@ _TEXT = st.text(alphabet=st.sampled_from(list("aoeuyAOUEYqhtn đĐ.,-_1²\n\t") 
                                             "\u3000", "\x0b"]), max_size=24)
 
 
+_MULTISPACE = re.compile(" {2,}")  # the former implementation's collapse of spaces
+
+
 def _clean_reference(text):
     if not text:
         return ""
     text = N._CONTROL.sub("", N._INVISIBLE.sub("", text))
-    return N.nfc(N._MULTISPACE.sub(" ", N._ODD_SPACES.sub(" ", text)).strip())
+    return N.nfc(_MULTISPACE.sub(" ", N._ODD_SPACES.sub(" ", text)).strip())
 
 
 def _tone_reference(text):
@@ -201,7 +204,7 @@ def _tone_reference(text):
 
 
 def _fold_reference(text):
-    return N._MULTISPACE.sub(" ", _tone_reference(N._PUNCT.sub(" ", _clean_reference(text).casefold()))).strip()
+    return _MULTISPACE.sub(" ", _tone_reference(N._PUNCT.sub(" ", _clean_reference(text).casefold()))).strip()
 
 
 @PROPS
